@@ -1,0 +1,1 @@
+"""How the large-depth limits are simulated (see issue 3)."""

@@ -1,0 +1,12 @@
+"""Shared test setup: one torch thread per xdist worker, float64 by default nowhere implicit."""
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover - torch is a hard dependency
+    pass

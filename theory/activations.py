@@ -1,0 +1,250 @@
+"""Activations as sympy expressions in one variable, and what the limit theorems need of them.
+
+Every forward limit of THEORY.md section 3 reads sigma through a few numbers at 0: the Taylor
+coefficients ``s_n = sigma^{(n)}(0)`` (one-sided where sigma is not smooth), the smoothness
+class at 0, the order ``m`` of the first non-zero coefficient beyond the linear one (R2's rate
+``min(1, (m - 1) beta)``) and positive homogeneity ``sigma(c x) = c^p sigma(x)``, ``c > 0``
+(which makes ReLU scale exactly, R7). Gaussian expectations live in :mod:`theory.gaussian`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+
+x = sp.Symbol("x", real=True)
+"""The activation's variable."""
+
+_xp = sp.Symbol("x_p", positive=True)
+_xn = sp.Symbol("x_n", negative=True)
+
+MAX_ORDER = 6
+"""Taylor orders examined at 0 (derivatives 0..MAX_ORDER)."""
+
+
+class ActivationError(ValueError):
+    """An activation expression that the theory cannot use."""
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation ``sigma(x)``: a sympy expression in the real symbol :data:`x`.
+
+    Build one with :func:`activation` (a library name, a string or a sympy expression),
+    which validates it. Properties are derived exactly and cached.
+    """
+
+    name: str
+    expr: sp.Expr
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __call__(self, value: sp.Expr) -> sp.Expr:
+        """sigma applied to a sympy expression."""
+        return self.expr.subs(x, value)
+
+    @cached_property
+    def branches(self) -> tuple[sp.Expr, sp.Expr]:
+        """(left, right) analytic branches near 0: sigma on x < 0 and on x > 0, in terms of x."""
+        left = sp.piecewise_fold(self.expr.subs(x, _xn)).subs(_xn, x)
+        right = sp.piecewise_fold(self.expr.subs(x, _xp)).subs(_xp, x)
+        return sp.simplify(left), sp.simplify(right)
+
+    def one_sided_derivative(self, n: int, side: str) -> sp.Expr:
+        """``sigma^{(n)}(0 -)`` (side="-") or ``sigma^{(n)}(0 +)`` (side="+"); may be infinite."""
+        if side not in ("-", "+"):
+            raise ValueError(f"side={side!r}: use '-' or '+'")
+        key = ("d", n, side)
+        if key not in self._cache:
+            branch = self.branches[0 if side == "-" else 1]
+            value = sp.limit(sp.diff(branch, x, n), x, 0, side)
+            self._cache[key] = sp.nsimplify(value) if value.is_Float else sp.simplify(value)
+        return self._cache[key]
+
+    @cached_property
+    def taylor(self) -> tuple[tuple[sp.Expr, sp.Expr], ...]:
+        """One-sided Taylor data ``((s_0^-, s_0^+), ..., (s_K^-, s_K^+))`` at 0, K = MAX_ORDER.
+
+        Orders beyond the first infinite derivative are left out.
+        """
+        out = []
+        for n in range(MAX_ORDER + 1):
+            pair = (self.one_sided_derivative(n, "-"), self.one_sided_derivative(n, "+"))
+            if any(not v.is_finite for v in pair):
+                break
+            out.append(pair)
+        return tuple(out)
+
+    def s(self, n: int) -> sp.Expr:
+        """The two-sided Taylor coefficient ``s_n = sigma^{(n)}(0)``.
+
+        Raises ActivationError when sigma has no n-th derivative at 0 (the one-sided ones
+        differ or are infinite): use :meth:`one_sided_derivative` there.
+        """
+        if n > MAX_ORDER:
+            raise ValueError(f"n={n}: only orders up to MAX_ORDER={MAX_ORDER} are examined")
+        if n >= len(self.taylor):
+            raise ActivationError(f"{self.name}: sigma^({n})(0) is infinite")
+        left, right = self.taylor[n]
+        if sp.simplify(left - right) != 0:
+            raise ActivationError(
+                f"{self.name}: sigma^({n})(0) does not exist (left {left}, right {right})"
+            )
+        return right
+
+    @cached_property
+    def smoothness(self) -> int | sp.Expr:
+        """Largest k <= MAX_ORDER with sigma C^k at 0 (one-sided derivatives agree up to k);
+        ``sympy.oo`` when sigma is analytic at 0 (no branch point within the examined orders).
+        """
+        for n, (left, right) in enumerate(self.taylor):
+            if sp.simplify(left - right) != 0:
+                return n - 1
+        if len(self.taylor) <= MAX_ORDER:
+            return len(self.taylor) - 1
+        left, right = self.branches
+        return sp.oo if sp.simplify(left - right) == 0 else MAX_ORDER
+
+    @property
+    def s0(self) -> sp.Expr:
+        return self.taylor[0][1] if self.smoothness >= 0 else sp.nan
+
+    @cached_property
+    def m(self) -> int | None:
+        """Order of the first non-zero Taylor coefficient beyond the linear one (R2).
+
+        Counts one-sided coefficients (ELU: m = 2 from the left). None when every examined
+        coefficient of order 2..MAX_ORDER vanishes (sigma affine near 0).
+        """
+        for n in range(2, len(self.taylor)):
+            if any(v != 0 for v in self.taylor[n]):
+                return n
+        return None
+
+    @cached_property
+    def homogeneity(self) -> sp.Expr | None:
+        """Degree p when sigma is positively homogeneous, ``sigma(c x) = c^p sigma(x)`` for
+        all c > 0 (Euler: ``x sigma'(x) = p sigma(x)`` on each side); None otherwise."""
+        degrees = set()
+        for branch in self.branches:
+            if branch == 0:
+                continue
+            ratio = sp.simplify(x * sp.diff(branch, x) / branch)
+            if ratio.free_symbols:
+                return None
+            degrees.add(ratio)
+        if len(degrees) > 1:
+            return None
+        return degrees.pop() if degrees else sp.Integer(1)
+
+    @cached_property
+    def is_odd(self) -> bool:
+        """sigma(-x) = -sigma(x) exactly."""
+        return sp.simplify(self.expr.subs(x, -x) + self.expr) == 0
+
+    def describe(self) -> str:
+        """One line: name, formula, smoothness, first coefficients, m, homogeneity."""
+        coeffs = ", ".join(
+            f"s{n}={r}" if sp.simplify(l_ - r) == 0 else f"s{n}=({l_}|{r})"
+            for n, (l_, r) in enumerate(self.taylor[:4])
+        )
+        smooth = "C^inf" if self.smoothness == sp.oo else f"C^{self.smoothness}"
+        hom = "" if self.homogeneity is None else f", homogeneous of degree {self.homogeneity}"
+        return f"{self.name}: {self.expr}; {smooth} at 0; {coeffs}; m={self.m}{hom}"
+
+
+def _relu() -> sp.Expr:
+    return sp.Piecewise((x, x >= 0), (0, True))
+
+
+def leaky_relu(slope: float | sp.Expr = 0.01) -> Activation:
+    """Leaky ReLU ``max(x, c x)`` with negative slope c."""
+    c = sp.nsimplify(slope)
+    return activation(sp.Piecewise((x, x >= 0), (c * x, True)), name=f"leaky_relu({c})")
+
+
+def polynomial(*coefficients: float | sp.Expr) -> Activation:
+    """The polynomial ``c_0 + c_1 x + c_2 x^2 + ...`` from its coefficients."""
+    if not coefficients:
+        raise ActivationError("polynomial(): give at least one coefficient, e.g. (0, 1, 0.5)")
+    cs = [sp.nsimplify(c) for c in coefficients]
+    expr = sum((c * x**k for k, c in enumerate(cs)), sp.Integer(0))
+    return activation(expr, name=f"poly({', '.join(map(str, cs))})")
+
+
+LIBRARY: dict[str, sp.Expr] = {
+    "identity": x,
+    "tanh": sp.tanh(x),
+    "sin": sp.sin(x),
+    "sigmoid_centered": 1 / (1 + sp.exp(-x)) - sp.Rational(1, 2),
+    "softplus_centered": sp.log(1 + sp.exp(x)) - sp.log(2),
+    "gelu": x / 2 * (1 + sp.erf(x / sp.sqrt(2))),
+    "silu": x / (1 + sp.exp(-x)),
+    "elu": sp.Piecewise((x, x >= 0), (sp.exp(x) - 1, True)),
+    "relu": _relu(),
+    "leaky_relu": sp.Piecewise((x, x >= 0), (x / 100, True)),
+    "x+x^2/2": x + x**2 / 2,
+    "x+x^3": x + x**3,
+}
+"""Named activations. sigmoid and softplus are centred so that sigma(0) = 0."""
+
+
+def _parse(text: str) -> sp.Expr:
+    names = {
+        "relu": lambda u: sp.Max(0, u),
+        "sigmoid": lambda u: 1 / (1 + sp.exp(-u)),
+        "softplus": lambda u: sp.log(1 + sp.exp(u)),
+        "erf": sp.erf,
+        "Max": sp.Max,
+        "Min": sp.Min,
+        "pi": sp.pi,
+        "E": sp.E,
+    }
+    try:
+        return sp.sympify(text.replace("^", "**"), locals=names, rational=True)
+    except (sp.SympifyError, SyntaxError, TypeError) as exc:
+        raise ActivationError(
+            f"activation={text!r} is not a sympy expression ({type(exc).__name__}); write e.g. "
+            "'tanh(x)' or "
+"'x + x**2/2'"
+        ) from exc
+
+
+def activation(spec: str | sp.Expr | Activation, *, name: str | None = None) -> Activation:
+    """Build a validated :class:`Activation`.
+
+    ``spec`` is a library name (see :data:`LIBRARY`), a string such as ``"tanh(x) + x**3"``
+    or a sympy expression in one variable (any symbol name; it is renamed to :data:`x`).
+    Raises ActivationError when the expression has no variable or several, or when sigma
+    is undefined or infinite at 0.
+    """
+    if isinstance(spec, Activation):
+        return spec
+    if isinstance(spec, str) and spec.strip() in LIBRARY:
+        label, expr = spec.strip(), LIBRARY[spec.strip()]
+    else:
+        expr = _parse(spec) if isinstance(spec, str) else sp.sympify(spec)
+        label = str(spec) if isinstance(spec, str) else str(expr)
+    free = expr.free_symbols
+    if len(free) != 1:
+        names = sorted(str(s) for s in free)
+        raise ActivationError(
+            f"activation={label!r} must be a function of exactly one variable; it has "
+            f"{len(free)} ({', '.join(names) or 'none'}). Fix: write it in one variable, e.g. "
+            "'tanh(x)'"
+        )
+    (var,) = free
+    expr = expr.subs(var, x)
+    act = Activation(name or label, sp.piecewise_fold(expr))
+    try:
+        left0 = act.one_sided_derivative(0, "-")
+        right0 = act.one_sided_derivative(0, "+")
+    except (NotImplementedError, ValueError) as exc:  # pragma: no cover - sympy internals
+        raise ActivationError(f"activation={label!r}: cannot evaluate sigma at 0 ({exc})") from exc
+    if not (left0.is_finite and right0.is_finite) or sp.simplify(left0 - right0) != 0:
+        raise ActivationError(
+            f"activation={label!r} is undefined or discontinuous at 0 (sigma(0-)={left0}, "
+            f"sigma(0+)={right0}); the limit theorems need sigma continuous at 0"
+        )
+    return act

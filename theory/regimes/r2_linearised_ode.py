@@ -1,0 +1,24 @@
+"""R2: the linearised ("alternative") ODE of CCRX21 when the weights shrink with L."""
+
+import sympy as sp
+
+from theory.regime import Domain, Regime
+from theory.scaling import Scaling, WeightLaw
+
+beta = sp.Symbol("beta", positive=True)
+
+REGIME = Regime(
+    name="R2",
+    claim="Smooth weights of size L^-beta with alpha + beta = 1 and sigma(0) = 0: the limit is "
+    "dH = s1 (Abar H + bbar) dt, sigma's nonlinearity disappears; sup error rate "
+    "min(1, (m - 1) beta), m the first Taylor order beyond the linear one.",
+    source="CCRX21 Hypothesis 1 with beta > 0 (limit); rate derived (Taylor remainder + Euler)",
+    status="derived",
+    block="I",
+    activations=("tanh", "softplus_centered", "gelu", "sigmoid_centered", "sin"),
+    scaling=Scaling(1 - beta, inner=WeightLaw.smooth_path(beta), bias=True),
+    parameters={"beta": Domain(valid=(0, 1), typical=(0.2, 0.8), open_low=True,
+                               open_high=True)},
+    claimed_kind="linear-ode",
+    metric="sup",
+)

@@ -1,0 +1,18 @@
+"""R5: the diffusive SDE limit with its Ito correction."""
+
+from theory.regime import Regime
+from theory.scaling import Scaling, WeightLaw
+
+REGIME = Regime(
+    name="R5",
+    claim="alpha = 0, A_k = Abar(t_k)/L + Brownian increments (entry variance 1/(dL)), sigma "
+    "C^2 with sigma(0) = 0: dH = s1 dW H + s1 (Abar H + bbar) dt + (s2/2)(|H|^2/d) 1 dt (Ito); "
+    "strong rate 1/2, weak rate 1.",
+    source="CCRX21 Hypothesis 2; CRX22 (arXiv 2212.08199) diffusive limit; rates derived",
+    status="derived",
+    block="I",
+    activations=("tanh", "x+x^2/2", "softplus_centered", "silu", "gelu"),
+    scaling=Scaling(0, inner=WeightLaw.brownian(), bias=True),
+    claimed_kind="sde",
+    metric="strong",
+)
