@@ -10,7 +10,6 @@ from torch import Tensor
 from numerics.ladder import run_ladder
 from numerics.laws import InputLaw, WeightLaw
 from numerics.metrics import ErrorTable, error_table
-from numerics.noise import DEFAULT_CHUNK_STEPS
 from numerics.solvers import LimitSpec
 
 __all__ = ["simulate"]
@@ -35,7 +34,7 @@ def simulate(
     draw_dtype: torch.dtype | str = torch.float32,
     noise_device: str = "cpu",
     overflow_threshold: float = 1e8,
-    chunk_steps: int = DEFAULT_CHUNK_STEPS,
+    chunk_steps: int | None = None,
 ) -> ErrorTable:
     """Run the coupled depth ladder (and the limit on the same path) and tabulate the errors.
 

@@ -54,6 +54,7 @@ __all__ = [
     "run_ladder",
     "weights_at_depth",
     "validate_depths",
+    "auto_chunk_steps",
 ]
 
 # block -> (required weight names, optional weight names)
@@ -175,6 +176,18 @@ def _make_rough_path(
     raise TypeError(f"weights[{name!r}].rough={rough!r} is not Brownian/FractionalBrownian")
 
 
+CHUNK_BYTES = 64 * 2**20  # auto chunk: at most this many bytes of float64 increments per path
+
+
+def auto_chunk_steps(n_samples: int, numel: int, itemsize: int = 8) -> int:
+    """Largest power of two <= DEFAULT_CHUNK_STEPS with ``chunk * M * numel * itemsize`` within
+    ``CHUNK_BYTES`` (at least 1). Results never depend on the chunk size."""
+    c = DEFAULT_CHUNK_STEPS
+    while c > 1 and c * n_samples * numel * itemsize > CHUNK_BYTES:
+        c //= 2
+    return c
+
+
 def _chunk_len(n_fine: int, chunk_steps: int) -> int:
     if not is_power_of_two(chunk_steps):
         raise ValueError(f"chunk_steps={chunk_steps} must be a power of two")
@@ -197,7 +210,7 @@ def weights_at_depth(
     draw_dtype: torch.dtype | str = torch.float32,
     device: str | torch.device | None = "cpu",
     noise_device: str = "cpu",
-    chunk_steps: int = DEFAULT_CHUNK_STEPS,
+    chunk_steps: int | None = None,
 ) -> Tensor:
     r"""All weights ``A^{(L)}_k``, ``k < L``, of weight ``name`` at ``depth`` L: shape
     ``(L, M, *shape)``, exactly the numbers :func:`run_ladder` uses with the same ``seed``,
@@ -230,7 +243,10 @@ def weights_at_depth(
             noise_device=noise_device,
         )
         splitter = DyadicSplitter(level)
-        parts = [splitter.split(ch)[level] for ch in path.chunks(_chunk_len(n_fine, chunk_steps))]
+        if chunk_steps is None:
+            chunk_steps = auto_chunk_steps(n_samples, math.prod(shape))
+        chunks = path.chunks(_chunk_len(n_fine, chunk_steps))
+        parts = [splitter.split(ch)[level].clone() for ch in chunks]
         out = out + law.rough_scale(depth) * torch.cat(parts, dim=0)
     if law.smooth is not None:
         sm = sample_smooth(
@@ -346,7 +362,7 @@ def run_ladder(
     draw_dtype: torch.dtype | str = torch.float32,
     noise_device: str = "cpu",
     overflow_threshold: float = 1e8,
-    chunk_steps: int = DEFAULT_CHUNK_STEPS,
+    chunk_steps: int | None = None,
 ) -> LadderResult:
     """Simulate ``n_samples`` ResNets of every depth in ``depths`` (and the limit) on one path.
 
@@ -369,7 +385,9 @@ def run_ladder(
         noise_device: ``"cpu"`` (draws on CPU generators, same numbers on every device) or
             ``"native"`` (draws on ``device``: faster on CUDA, different numbers).
         overflow_threshold: ``max_i |h_i|`` above this (or non-finite) flags the sample.
-        chunk_steps: fine steps per drawn chunk (power of two; results do not depend on it).
+        chunk_steps: fine steps per drawn chunk (power of two; results do not depend on it);
+            ``None``: the largest power of two <= 16 keeping one path's chunk within 64 MiB.
+            Memory ~ (2 chunk + 2 log2(L_max / L_min)) M d^2 floats per rough path.
     """
     t_start = time.perf_counter()
     if block not in BLOCKS:
@@ -403,6 +421,8 @@ def run_ladder(
     m = n_samples
     l_min = ladder[0]
     n_levels = int(math.log2(n_fine // l_min))
+    if chunk_steps is None:
+        chunk_steps = auto_chunk_steps(m, width * width)
     chunk = _chunk_len(n_fine, chunk_steps)
 
     # --- paths and smooth functions ------------------------------------------------------

@@ -10,3 +10,5 @@ try:
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - torch is a hard dependency
     pass
+
+pytest_plugins = ["verify.plugin"]

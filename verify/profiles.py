@@ -146,7 +146,7 @@ class Profile:
             "max_examples": self.max_examples,
             "deadline": None,
             "derandomize": self.derandomize,
-            "suppress_health_check": [HealthCheck.too_slow],
+            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
             "print_blob": True,
         }
         if not self.use_database:

@@ -235,3 +235,20 @@ def test_weak_and_identity_metrics_are_what_they_say() -> None:
     np.testing.assert_allclose(table.means["weak:square"], (fh.mean(1) - fl.mean()).abs())
     np.testing.assert_allclose(table.per_sample("identity"), (res.final[:, :, 0] - 0.5).abs())
     assert float(fl.mean()) == pytest.approx(0.25 * math.e, rel=0.1)
+
+
+def test_independent_vector_noise_limit_and_auto_chunk() -> None:
+    """R6-style: the limit is driven by its own d-dimensional BM ("B"), not by the weights."""
+    from numerics import VectorNoise
+    from numerics.ladder import auto_chunk_steps
+
+    lim = LimitSpec(EulerMaruyama(), noise=VectorNoise(g=lambda t, h: torch.tanh(h), source="B"))
+    kw = dict(
+        alpha=0.5, weights={"V": iid_gaussian(), "W": iid_gaussian()}, x0=GaussianInput(),
+        width=3, depths=(8, 16), n_samples=400, device="cpu", limit=lim,
+    )
+    a, b = run_ladder("O", torch.relu, seed=1, **kw), run_ladder("O", torch.relu, seed=2, **kw)
+    assert not torch.allclose(a.limit_final, b.limit_final)
+    # limit increments have the declared variance (1 per unit time): Var(H_1 - h_0) ~ E tanh^2
+    assert 0.05 < float((a.limit_final - a.x0).var()) < 1.0
+    assert auto_chunk_steps(1024, 256) == 16 and auto_chunk_steps(8192, 4096) == 1

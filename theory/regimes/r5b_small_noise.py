@@ -14,7 +14,7 @@ REGIME = Regime(
     source="derived (power count); THEORY.md R5b",
     status="derived",
     block="I",
-    activations=("tanh", "sin", "x+x^3"),
+    activations=("tanh", "sin"),
     scaling=Scaling(alpha, inner=WeightLaw.iid(beta=sp.Rational(1, 2) - alpha)),
     parameters={"alpha": Domain(valid=(0, 1 / 3), typical=(0.1, 0.3), open_low=True,
                                 open_high=True)},
