@@ -57,7 +57,13 @@ def test_fbm_refuses_paths_too_large_to_hold() -> None:
 
     with pytest.raises(ValueError, match="max_elements"):
         FractionalPath(
-            n_samples=10, shape=(4, 4), n_steps=64, hurst=0.3, variance=1.0, seed=0, key="A",
+            n_samples=10,
+            shape=(4, 4),
+            n_steps=64,
+            hurst=0.3,
+            variance=1.0,
+            seed=0,
+            key="A",
             max_elements=100,
         )
     with pytest.raises(ValueError, match="hurst=1.2"):

@@ -28,13 +28,20 @@ pytestmark = [
 @pytest.mark.parametrize("block", ["I", "O"])
 def test_cpu_and_cuda_agree_to_round_off(block: str) -> None:
     mixed = WeightLaw(rough=Brownian(beta=0.5), smooth=Smooth(FourierSeries(3), beta=0.5))
-    weights = {"A": mixed, "b": brownian_weights()} if block == "I" else {
-        "V": iid_gaussian(), "W": mixed}
+    weights = (
+        {"A": mixed, "b": brownian_weights()} if block == "I" else {"V": iid_gaussian(), "W": mixed}
+    )
     src = "A" if block == "I" else "V"
     lim = LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: torch.tanh(h), source=src))
     kw = dict(
-        alpha=0.0 if block == "I" else 0.5, weights=weights, x0=GaussianInput(), width=8,
-        depths=(16, 32, 64, 128), n_samples=256, seed=7, limit=lim,
+        alpha=0.0 if block == "I" else 0.5,
+        weights=weights,
+        x0=GaussianInput(),
+        width=8,
+        depths=(16, 32, 64, 128),
+        n_samples=256,
+        seed=7,
+        limit=lim,
     )
     cpu = run_ladder(block, torch.tanh, device="cpu", **kw)
     gpu = run_ladder(block, torch.tanh, device="cuda", **kw)
@@ -45,8 +52,15 @@ def test_cpu_and_cuda_agree_to_round_off(block: str) -> None:
 
 
 def test_native_cuda_noise_runs_and_differs() -> None:
-    kw = dict(alpha=0.0, weights={"A": brownian_weights()}, x0=GaussianInput(), width=4,
-              depths=(8, 16), n_samples=64, seed=1)
+    kw = dict(
+        alpha=0.0,
+        weights={"A": brownian_weights()},
+        x0=GaussianInput(),
+        width=4,
+        depths=(8, 16),
+        n_samples=64,
+        seed=1,
+    )
     a = run_ladder("I", torch.tanh, device="cuda", noise_device="native", **kw)
     b = run_ladder("I", torch.tanh, device="cuda", noise_device="native", **kw)
     c = run_ladder("I", torch.tanh, device="cuda", **kw)

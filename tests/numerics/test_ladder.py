@@ -39,9 +39,17 @@ def test_tanh_resnet_strong_rate_is_one_half_with_bootstrap_interval(bootstrap_s
     limit x exp(W_1 - 1/2) on the same path. The ResNet is an Euler-Maruyama scheme."""
     depths = (32, 64, 128, 256, 512)
     table = simulate(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights(variance=1.0)},
-        x0=FixedInput((1.0,)), width=1, depths=depths, n_samples=4000, seed=2024,
-        limit=EXACT_TANH, device="cpu",
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights(variance=1.0)},
+        x0=FixedInput((1.0,)),
+        width=1,
+        depths=depths,
+        n_samples=4000,
+        seed=2024,
+        limit=EXACT_TANH,
+        device="cpu",
     )
     expected = -EulerMaruyama.strong_order
     slope, lo, hi = bootstrap_slope(depths, table.per_sample("strong"), seed=1)
@@ -57,12 +65,21 @@ def test_tanh_resnet_strong_rate_is_one_half_with_bootstrap_interval(bootstrap_s
 
 def test_uncoupled_paths_do_not_converge(bootstrap_slope) -> None:
     """Negative control for the coupling: a limit driven by an independent path."""
-    indep = LimitSpec(Exact(lambda t, x, w: x * torch.exp(w[..., 0] - t / 2), source="Z",
-                            variance=1.0))
+    indep = LimitSpec(
+        Exact(lambda t, x, w: x * torch.exp(w[..., 0] - t / 2), source="Z", variance=1.0)
+    )
     depths = (32, 64, 128, 256)
     table = simulate(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights(variance=1.0)},
-        x0=FixedInput((1.0,)), width=1, depths=depths, n_samples=2000, seed=5, limit=indep,
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights(variance=1.0)},
+        x0=FixedInput((1.0,)),
+        width=1,
+        depths=depths,
+        n_samples=2000,
+        seed=5,
+        limit=indep,
         device="cpu",
     )
     slope, lo, hi = bootstrap_slope(depths, table.per_sample("strong"))
@@ -102,8 +119,16 @@ def test_ladder_equals_a_per_depth_loop_on_the_same_weights(block, laws, alpha) 
     depths, m, d, seed = (4, 8, 16, 32), 6, 3, 17
     x0 = torch.randn(m, d, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     res = run_ladder(
-        block, torch.tanh, alpha=alpha, weights=laws, x0=x0, depths=depths, n_samples=m,
-        seed=seed, device="cpu", chunk_steps=4,
+        block,
+        torch.tanh,
+        alpha=alpha,
+        weights=laws,
+        x0=x0,
+        depths=depths,
+        n_samples=m,
+        seed=seed,
+        device="cpu",
+        chunk_steps=4,
     )
     kw = dict(width=d, n_samples=m, seed=seed, n_fine=32)
     for i, depth in enumerate(depths):
@@ -116,8 +141,13 @@ def test_ladder_equals_a_per_depth_loop_on_the_same_weights(block, laws, alpha) 
 
 def test_results_do_not_depend_on_chunk_size_and_repeat_with_the_seed() -> None:
     kw = dict(
-        alpha=0.0, weights={"A": brownian_weights()}, x0=GaussianInput(), width=4,
-        depths=(8, 16, 64), n_samples=16, device="cpu",
+        alpha=0.0,
+        weights={"A": brownian_weights()},
+        x0=GaussianInput(),
+        width=4,
+        depths=(8, 16, 64),
+        n_samples=16,
+        device="cpu",
         limit=LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: h, source="A")),
     )
     a = run_ladder("I", torch.tanh, seed=3, chunk_steps=1, **kw)
@@ -131,15 +161,34 @@ def test_block_s_at_alpha_half_is_exactly_euler_maruyama_on_the_fine_grid() -> N
     """R6': L^{-1/2} V_k = dB_k, so the finest ResNet *is* the EM scheme of dH = dB sigma(H)."""
     lim = LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: torch.tanh(h), source="V"))
     res = run_ladder(
-        "S", torch.tanh, alpha=0.5, weights={"V": iid_gaussian()}, x0=GaussianInput(),
-        width=4, depths=(16, 64), n_samples=32, seed=1, limit=lim, device="cpu",
+        "S",
+        torch.tanh,
+        alpha=0.5,
+        weights={"V": iid_gaussian()},
+        x0=GaussianInput(),
+        width=4,
+        depths=(16, 64),
+        n_samples=32,
+        seed=1,
+        limit=lim,
+        device="cpu",
     )
     torch.testing.assert_close(res.final[-1], res.limit_final, rtol=1e-12, atol=1e-13)
     assert float((res.final[0] - res.limit_final).abs().max()) > 1e-3
     # with refine the limit runs on a finer grid than every depth
     res2 = run_ladder(
-        "S", torch.tanh, alpha=0.5, weights={"V": iid_gaussian()}, x0=GaussianInput(),
-        width=4, depths=(16, 64), n_samples=32, seed=1, limit=lim, refine=2, device="cpu",
+        "S",
+        torch.tanh,
+        alpha=0.5,
+        weights={"V": iid_gaussian()},
+        x0=GaussianInput(),
+        width=4,
+        depths=(16, 64),
+        n_samples=32,
+        seed=1,
+        limit=lim,
+        refine=2,
+        device="cpu",
     )
     assert res2.n_fine == 256
     assert float((res2.final[-1] - res2.limit_final).abs().max()) > 1e-6
@@ -150,8 +199,18 @@ def test_matrix_sde_limit_on_the_shared_path_has_strong_rate_one_half(bootstrap_
     depths = (16, 32, 64, 128)
     lim = LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: h, source="A"))
     table = simulate(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights()}, x0=GaussianInput(),
-        width=4, depths=depths, n_samples=1500, seed=9, limit=lim, refine=3, device="cpu",
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights()},
+        x0=GaussianInput(),
+        width=4,
+        depths=depths,
+        n_samples=1500,
+        seed=9,
+        limit=lim,
+        refine=3,
+        device="cpu",
     )
     slope, lo, hi = bootstrap_slope(depths, table.per_sample("strong"))
     p, tol = -EulerMaruyama.strong_order, TOL  # declared pre-asymptotic tolerance
@@ -170,10 +229,18 @@ def test_neural_ode_limit_with_random_smooth_weights_has_rate_one(bootstrap_slop
 
     proc = FourierSeries(n_modes=3, variance=1.0)
     table = simulate(
-        "I", torch.tanh, alpha=1.0,
+        "I",
+        torch.tanh,
+        alpha=1.0,
         weights={"A": smooth_weights(proc), "b": smooth_weights(proc)},
-        x0=GaussianInput(), width=4, depths=(8, 16, 32, 64), n_samples=64, seed=3,
-        limit=LimitSpec(Heun(), drift_from_weights=drift_from), refine=2, device="cpu",
+        x0=GaussianInput(),
+        width=4,
+        depths=(8, 16, 32, 64),
+        n_samples=64,
+        seed=3,
+        limit=LimitSpec(Heun(), drift_from_weights=drift_from),
+        refine=2,
+        device="cpu",
     )
     slope, lo, hi = bootstrap_slope((8, 16, 32, 64), table.per_sample("sup"))
     p = -Euler.order
@@ -184,14 +251,30 @@ def test_neural_ode_limit_with_random_smooth_weights_has_rate_one(bootstrap_slop
 def test_explosion_is_flagged_per_sample_and_depth_never_raised() -> None:
     """R4-like: i.i.d. weights with a large variance and alpha < 0 blow up with depth."""
     res = run_ladder(
-        "O", lambda x: x, alpha=-0.5, weights={"V": iid_gaussian(4.0), "W": iid_gaussian(4.0)},
-        x0=GaussianInput(), width=4, depths=(2, 4, 64), n_samples=50, seed=0, device="cpu",
+        "O",
+        lambda x: x,
+        alpha=-0.5,
+        weights={"V": iid_gaussian(4.0), "W": iid_gaussian(4.0)},
+        x0=GaussianInput(),
+        width=4,
+        depths=(2, 4, 64),
+        n_samples=50,
+        seed=0,
+        device="cpu",
         overflow_threshold=1e6,
     )
     assert not res.overflow[0].any() and res.overflow[-1].all()
     table = simulate(
-        "O", lambda x: x, alpha=-0.5, weights={"V": iid_gaussian(4.0), "W": iid_gaussian(4.0)},
-        x0=GaussianInput(), width=4, depths=(2, 4, 64), n_samples=50, seed=0, device="cpu",
+        "O",
+        lambda x: x,
+        alpha=-0.5,
+        weights={"V": iid_gaussian(4.0), "W": iid_gaussian(4.0)},
+        x0=GaussianInput(),
+        width=4,
+        depths=(2, 4, 64),
+        n_samples=50,
+        seed=0,
+        device="cpu",
         overflow_threshold=1e6,
     )
     assert table.overflow_fraction[-1] == 1.0 and np.isinf(table.per_sample("growth")[-1]).all()
@@ -208,27 +291,51 @@ def test_argument_errors_name_argument_value_and_fix() -> None:
         run_ladder("O", torch.tanh, weights={"A": brownian_weights()}, depths=(4,), **base)
     with pytest.raises(ValueError, match="no rough part"):
         run_ladder(
-            "I", torch.tanh, weights={"A": smooth_weights()}, depths=(4,),
-            limit=LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: h)), **base,
+            "I",
+            torch.tanh,
+            weights={"A": smooth_weights()},
+            depths=(4,),
+            limit=LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: h)),
+            **base,
         )
     with pytest.raises(ValueError, match="pass width"):
         run_ladder(
-            "I", torch.tanh, weights={"A": brownian_weights()}, depths=(4,),
+            "I",
+            torch.tanh,
+            weights={"A": brownian_weights()},
+            depths=(4,),
             **{**base, "width": None},
         )
 
 
 def test_weak_and_identity_metrics_are_what_they_say() -> None:
     table = simulate(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights(1.0)},
-        x0=FixedInput((0.5,)), width=1, depths=(8, 64), n_samples=3000, seed=4,
-        limit=EXACT_TANH, test_functions={"square": lambda h: h[:, 0] ** 2}, device="cpu",
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights(1.0)},
+        x0=FixedInput((0.5,)),
+        width=1,
+        depths=(8, 64),
+        n_samples=3000,
+        seed=4,
+        limit=EXACT_TANH,
+        test_functions={"square": lambda h: h[:, 0] ** 2},
+        device="cpu",
     )
     # E H_1^2 = x^2 exp(2 W - 1) -> x^2 e^{2 - 1} = 0.25 e
     res = run_ladder(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights(1.0)},
-        x0=FixedInput((0.5,)), width=1, depths=(8, 64), n_samples=3000, seed=4,
-        limit=EXACT_TANH, device="cpu",
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights(1.0)},
+        x0=FixedInput((0.5,)),
+        width=1,
+        depths=(8, 64),
+        n_samples=3000,
+        seed=4,
+        limit=EXACT_TANH,
+        device="cpu",
     )
     fh = res.final[:, :, 0] ** 2
     fl = res.limit_final[:, 0] ** 2
@@ -244,8 +351,14 @@ def test_independent_vector_noise_limit_and_auto_chunk() -> None:
 
     lim = LimitSpec(EulerMaruyama(), noise=VectorNoise(g=lambda t, h: torch.tanh(h), source="B"))
     kw = dict(
-        alpha=0.5, weights={"V": iid_gaussian(), "W": iid_gaussian()}, x0=GaussianInput(),
-        width=3, depths=(8, 16), n_samples=400, device="cpu", limit=lim,
+        alpha=0.5,
+        weights={"V": iid_gaussian(), "W": iid_gaussian()},
+        x0=GaussianInput(),
+        width=3,
+        depths=(8, 16),
+        n_samples=400,
+        device="cpu",
+        limit=lim,
     )
     a, b = run_ladder("O", torch.relu, seed=1, **kw), run_ladder("O", torch.relu, seed=2, **kw)
     assert not torch.allclose(a.limit_final, b.limit_final)

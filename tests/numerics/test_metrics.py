@@ -24,8 +24,17 @@ from numerics import (
 def table() -> ErrorTable:
     lim = LimitSpec(EulerMaruyama(), noise=MatrixNoise(u=lambda t, h: h, source="A"))
     return simulate(
-        "I", torch.tanh, alpha=0.0, weights={"A": brownian_weights()}, x0=GaussianInput(),
-        width=3, depths=(4, 8, 16), n_samples=50, seed=12, limit=lim, device="cpu",
+        "I",
+        torch.tanh,
+        alpha=0.0,
+        weights={"A": brownian_weights()},
+        x0=GaussianInput(),
+        width=3,
+        depths=(4, 8, 16),
+        n_samples=50,
+        seed=12,
+        limit=lim,
+        device="cpu",
         test_functions={"norm2": lambda h: (h * h).sum(-1)},
     )
 
@@ -58,8 +67,16 @@ def test_to_dict_is_json_and_round_trips(table: ErrorTable) -> None:
 
 def test_non_finite_values_survive_json() -> None:
     t = simulate(
-        "S", lambda x: x, alpha=-1.0, weights={"V": brownian_weights(variance=50.0, beta=0.0)},
-        x0=GaussianInput(), width=2, depths=(1, 64), n_samples=8, seed=0, device="cpu",
+        "S",
+        lambda x: x,
+        alpha=-1.0,
+        weights={"V": brownian_weights(variance=50.0, beta=0.0)},
+        x0=GaussianInput(),
+        width=2,
+        depths=(1, 64),
+        n_samples=8,
+        seed=0,
+        device="cpu",
         overflow_threshold=1e3,
     )
     assert t.overflow[-1].all()

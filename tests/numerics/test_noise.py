@@ -60,7 +60,13 @@ def test_increments_are_gaussian_with_variance_v_over_L(draw_dtype: torch.dtype)
     law = brownian_weights(variance=v)
     for depth in (256, 16):
         w = weights_at_depth(
-            law, depth, name="A", width=4, n_samples=40, seed=3, n_fine=n_fine,
+            law,
+            depth,
+            name="A",
+            width=4,
+            n_samples=40,
+            seed=3,
+            n_fine=n_fine,
             draw_dtype=draw_dtype,
         )
         z = (w / math.sqrt(v / depth)).flatten().numpy()
@@ -80,9 +86,7 @@ def test_increments_are_gaussian_with_variance_v_over_L(draw_dtype: torch.dtype)
 
 def test_stream_does_not_depend_on_chunk_size() -> None:
     def incs(chunk: int) -> torch.Tensor:
-        p = BrownianPath(
-            n_samples=3, shape=(2, 2), n_steps=64, variance=1.0, seed=9, key="A"
-        )
+        p = BrownianPath(n_samples=3, shape=(2, 2), n_steps=64, variance=1.0, seed=9, key="A")
         return torch.cat([c.clone() for c in p.chunks(chunk)])
 
     ref = incs(16)

@@ -36,8 +36,13 @@ def test_marginal_variance_and_rbf_covariance(process: FourierSeries | RBFProces
     v, m = 0.7, 20000
     process = type(process)(**{**process.__dict__, "variance": v})
     path = sample_smooth(
-        process, n_samples=m, shape=(), default_variance=1.0,
-        generator=make_generator(3, "s"), dtype=torch.float64, device=torch.device("cpu"),
+        process,
+        n_samples=m,
+        shape=(),
+        default_variance=1.0,
+        generator=make_generator(3, "s"),
+        dtype=torch.float64,
+        device=torch.device("cpu"),
     )
     t = torch.tensor([0.0, 0.1, 0.37, 0.9], dtype=torch.float64)
     x = path.values(t).numpy()  # (4, m)

@@ -10,7 +10,7 @@ def test_regimes_prints_every_registered_regime(capsys):
     out = capsys.readouterr().out
     for name in ("R1", "R2", "R5", "R7"):
         assert f"{name} [" in out
-    assert "Ito correction q/2" in out
+    assert "Ito correction q/8" in out  # softplus(x) - log 2 in R5
     assert "<--" not in out  # no regime disagrees with its derivation
 
 
