@@ -23,7 +23,7 @@ from theory.limits import Limit, a
 from theory.regime import Regime
 from verify.profiles import Budget
 from verify.rates import RateFit, fit_rate
-from verify.verdict import Verdict, judge, judge_growth
+from verify.verdict import Verdict, judge, judge_growth, judge_law
 
 INPUT_SCALE = 0.5
 """Inputs h_0 ~ N(0, 0.25 I): keeps superlinear Ito drifts (sigma = x + x^2/2) far from
@@ -32,6 +32,32 @@ REFINE = 4
 """The limit is solved on a grid 2^REFINE times finer than the deepest network: with a
 reference only 4x finer, E|EM_L - EM_ref| ~ sqrt(1/L - 1/L_ref) bends the fitted strong
 slope on 32..256 to 0.56 instead of 0.5; 16x finer leaves 0.51."""
+
+
+def _log_square_norm(h: torch.Tensor) -> torch.Tensor:
+    return torch.log((h * h).sum(-1))
+
+
+def _log_square_norm_squared(h: torch.Tensor) -> torch.Tensor:
+    return torch.log((h * h).sum(-1)) ** 2
+
+
+LAW_TEST_FUNCTIONS = {"log|h|^2": _log_square_norm, "(log|h|^2)^2": _log_square_norm_squared}
+LAW_LEVEL = 0.01
+LAW_SAMPLE_FACTOR = 4
+"""Convergence in law is tested at the deepest depth only, with LAW_SAMPLE_FACTOR times the
+budget's samples, on the first two moments of log |h|^2 (multiplicative noise makes |h|^2
+heavy-tailed, its logarithm nearly Gaussian; at d = 2 a wrong covariance scale leaves the
+mean of log |h|^2 unchanged and shows in its second moment), paired t-tests at 1% overall."""
+
+
+def scale_noise(factor: float) -> Callable[[Limit], Limit]:
+    """Control for a law claim: the limit with its noise covariance multiplied by factor."""
+
+    def transform(limit: Limit) -> Limit:
+        return replace(limit, noise_row=factor * limit.noise_row)
+
+    return transform
 
 
 @dataclass(frozen=True)
@@ -89,13 +115,21 @@ def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, wid
     if transform is not None:
         limit = transform(limit)
     inputs = simulation_inputs(limit, width)
-    depths = tuple(budget.depths)
+    law = regime.metric == "law"
+    depths = (max(budget.depths),) if law else tuple(budget.depths)
     table = simulate(inputs.block, inputs.sigma, alpha=inputs.alpha, weights=inputs.weights,
                      x0=GaussianInput(scale=INPUT_SCALE), width=width, depths=depths,
-                     n_samples=budget.n_samples, seed=seed, limit=inputs.limit,
-                     refine=REFINE if inputs.limit is not None else 0, device=device,
-                     dtype=getattr(torch, budget.dtype))
+                     n_samples=budget.n_samples * (LAW_SAMPLE_FACTOR if law else 1),
+                     seed=seed, limit=inputs.limit,
+                     refine=REFINE if inputs.limit is not None and not law else 0, device=device,
+                     dtype=getattr(torch, budget.dtype),
+                     test_functions=LAW_TEST_FUNCTIONS if law else None)
     metric = regime.metric
+    if metric == "law":
+        verdict = judge_law({name: table.per_sample(f"weak:{name}")[-1]
+                             for name in LAW_TEST_FUNCTIONS}, level=LAW_LEVEL)
+        return ClaimResult(regime.name, sigma, dict(parameters), width, seed, 0.0, table, None,
+                           verdict)
     if regime.claimed_kind == "explosion" and claimed_rate is None:
         overflow = _overflowed(table)
         values = table.per_sample("identity")
@@ -119,3 +153,20 @@ def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, wid
             verdict = judge(fit, predicted, **budget.judge_kwargs())
     return ClaimResult(regime.name, sigma, dict(parameters), width, seed, predicted, table, fit,
                        verdict)
+
+
+def control(regime: Regime, sigma: str, parameters: dict[str, float]
+            ) -> tuple[float | None, Callable[[Limit], Limit] | None, str]:
+    """The generic negative control of a regime's claim: (claimed_rate, transform, label).
+
+    A rate claim gets a rate twice as fast and at least 0.4 faster; an explosion claim the
+    claim of convergence to the identity at rate 1/4; a law claim the limit with its noise
+    covariance doubled.
+    """
+    if regime.metric == "law":
+        return None, scale_noise(2.0), "noise covariance x2"
+    if regime.claimed_kind == "explosion":
+        return 0.25, None, "converges to the identity at rate 1/4"
+    predicted = float(regime.predicted_rate(regime.limit(sigma, **parameters), **parameters))
+    wrong = predicted + max(predicted, 0.4)
+    return wrong, None, f"rate {wrong:g} instead of {predicted:g}"

@@ -335,3 +335,44 @@ def judge_growth(
         table=table,
         overflow=bool(overflow),
     )
+
+
+def judge_law(differences: Mapping[str, Any] | Any, *, level: float = 0.01) -> Verdict:
+    """Judge a convergence-in-law claim on paired samples.
+
+    ``differences[name][i] = f(h_L^(i)) - f(H_1^(i))`` for test functions f, the ResNet and
+    the limit started from the same input with independent noise (no strong coupling exists,
+    THEORY.md R6). Under the claim E[differences] = bias(L) -> 0. Each statistic gets a
+    two-sided one-sample t-test; with k statistics the smallest p-value times k (Bonferroni)
+    decides at ``level``: consistent when it is >= level, inconsistent otherwise, so the
+    false-alarm rate of a true claim is at most ``level`` once bias(L) is far below the
+    standard error. The estimate and interval reported are those of the first statistic
+    (its (1 - level) confidence interval of the mean difference).
+    """
+    import numpy as np
+    from scipy import stats
+
+    if not 0 < level < 0.5:
+        raise ValueError(f"level={level!r} must lie in (0, 0.5)")
+    if not isinstance(differences, Mapping):
+        differences = {"f": differences}
+    cleaned = {}
+    for name, values in differences.items():
+        diff = np.asarray(values, dtype=float).ravel()
+        cleaned[name] = diff[np.isfinite(diff)]
+    n = min(v.size for v in cleaned.values())
+    if n < 10:
+        return Verdict("inconclusive", "law", 0.0, 0.0, math.inf, float("nan"), float("nan"),
+                       float("nan"), n, f"only {n} finite paired differences: raise samples M")
+    p_values = {name: float(stats.ttest_1samp(v, 0.0).pvalue) for name, v in cleaned.items()}
+    p_adjusted = min(1.0, min(p_values.values()) * len(p_values))
+    first = next(iter(cleaned.values()))
+    mean, se = float(first.mean()), float(first.std(ddof=1) / math.sqrt(first.size))
+    half = float(stats.t.ppf(1 - level / 2, first.size - 1)) * se
+    status: Status = "consistent" if p_adjusted >= level else "inconsistent"
+    tests = ", ".join(f"{k}: p={v:.3g}" for k, v in p_values.items())
+    advice = ("none" if status == "consistent" else
+              f"the claimed limit law has the wrong moments ({tests}; Bonferroni p = "
+              f"{p_adjusted:.3g} < {level})")
+    return Verdict(status, "law", 0.0, 0.0, 2 * half, mean, mean - half, mean + half, n, advice,
+                   summary=f"paired t-tests on f(h_L) - f(H_1) ({tests}), n = {n}")

@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify.claims import check_claim, drop_ito, neural_ode_instead
-
-LAW_ONLY = "law"
+from verify.claims import check_claim, control, drop_ito, neural_ode_instead
 
 
 def _draw_instance(data, regime) -> tuple[str, dict[str, float], int, int]:
@@ -28,20 +26,10 @@ def _draw_instance(data, regime) -> tuple[str, dict[str, float], int, int]:
     return sigma, params, width, seed
 
 
-def _skip_law_only(regime) -> None:
-    if regime.metric == LAW_ONLY:
-        pytest.skip(f"{regime.name}: convergence in law (no strong coupling) is not checked "
-                    "yet; only its derivation is tested")
-
-
-def _control_rate(predicted: float) -> float:
-    """A wrong rate of the same shape: twice as fast, and at least 0.4 faster."""
-    return predicted + max(predicted, 0.4)
 
 
 @given(data=st.data())
 def test_claim_is_consistent(regime, profile, claim_recorder, data):
-    _skip_law_only(regime)
     sigma, params, width, seed = _draw_instance(data, regime)
     result = check_claim(regime, sigma, params, width=width, seed=seed, budget=profile.budget)
     claim_recorder(**result.record(), role="claim")
@@ -51,18 +39,13 @@ def test_claim_is_consistent(regime, profile, claim_recorder, data):
 
 @given(data=st.data())
 def test_negative_control_is_rejected(regime, profile, claim_recorder, data):
-    _skip_law_only(regime)
     sigma, params, width, seed = _draw_instance(data, regime)
-    if regime.claimed_kind == "explosion":
-        wrong = 0.25  # claim convergence to the identity instead
-    else:
-        wrong = _control_rate(float(regime.predicted_rate(regime.limit(sigma, **params),
-                                                          **params)))
+    wrong, transform, role = control(regime, sigma, params)
     result = check_claim(regime, sigma, params, width=width, seed=seed, budget=profile.budget,
-                         claimed_rate=wrong)
-    claim_recorder(**result.record(), role="control: rate")
+                         claimed_rate=wrong, transform=transform)
+    claim_recorder(**result.record(), role=f"control: {role}")
     assert result.verdict.status == "inconsistent", (
-        f"control {regime.name} {sigma} rate {wrong}: {result.verdict.message()}")
+        f"control {regime.name} {sigma} ({role}): {result.verdict.message()}")
 
 
 @pytest.mark.parametrize("sigma", ["softplus_centered", "silu"])
