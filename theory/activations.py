@@ -10,7 +10,7 @@ class at 0, the order ``m`` of the first non-zero coefficient beyond the linear 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import sympy as sp
 
@@ -221,6 +221,18 @@ def activation(spec: str | sp.Expr | Activation, *, name: str | None = None) -> 
     """
     if isinstance(spec, Activation):
         return spec
+    if isinstance(spec, str) and name is None:
+        return _activation_from_text(spec)
+    return _build(spec, name)
+
+
+@lru_cache(maxsize=512)
+def _activation_from_text(text: str) -> Activation:
+    """Parsed activations are cached: their Taylor data is derived once per process."""
+    return _build(text, None)
+
+
+def _build(spec: str | sp.Expr, name: str | None) -> Activation:
     if isinstance(spec, str) and spec.strip() in LIBRARY:
         label, expr = spec.strip(), LIBRARY[spec.strip()]
     else:

@@ -48,7 +48,12 @@ class Domain:
 
 @dataclass(frozen=True)
 class Regime:
-    """One claim: a block, an activation family, a scaling, and what the limit is."""
+    """One claim: a block, an activation family, a scaling, and what the limit is.
+
+    ``activations`` names the family verified; ``random_activations`` ("smooth", "odd" or
+    None) lets verification also draw random activations of that kind (see
+    :mod:`verify.strategies`), for which the derivation must give ``claimed_kind`` too.
+    """
 
     name: str
     claim: str
@@ -61,6 +66,7 @@ class Regime:
     metric: str
     parameters: dict[str, Domain] = field(default_factory=dict)
     claimed_rate: sp.Expr | str | None = None
+    random_activations: str | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -75,6 +81,9 @@ class Regime:
             raise ValueError("activations must name at least one activation")
         for spec in self.activations:
             activation(spec)
+        if self.random_activations not in (None, "odd", "smooth"):
+            raise ValueError(f"random_activations={self.random_activations!r}: use None, "
+                             "'odd' or 'smooth'")
         if isinstance(self.claimed_rate, str):
             object.__setattr__(self, "claimed_rate", sp.sympify(self.claimed_rate))
         symbols = {str(s) for e in self.scaling.exponents() for s in e.free_symbols}

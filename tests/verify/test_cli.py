@@ -1,8 +1,15 @@
-"""The command line: regimes and derive, and one-line errors with status 2."""
+"""The command line: regimes, derive, verify, report, compare, map, and one-line errors with
+status 2."""
+
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
 from verify.cli import main
+from verify.ledger import load_ledger
 
 
 def test_regimes_prints_every_registered_regime(capsys):
@@ -35,3 +42,75 @@ def test_bad_input_is_one_line_with_status_2(capsys, argv, match):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
+
+
+# --- verify, report, compare, map (issue 5); report/compare/map details: test_report.py,
+# test_map.py
+
+
+def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    """``python -m verify.cli ...`` in a clean environment (no inherited xdist/pytest state)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST", "RESNET_LIMITS")) and k != "CI"}
+    return subprocess.run([sys.executable, "-m", "verify.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_verify_runs_the_claim_tests_and_writes_the_ledger(tmp_path):
+    ledger = tmp_path / "runs" / "l.json"
+    done = _cli("verify", "--profile", "ci", "--regime", "R3-smooth", "--ledger", str(ledger),
+                "--", "-k", "test_claim_is_consistent", "-p", "no:cacheprovider", cwd=tmp_path)
+    out = done.stdout
+    assert "resnet-limits verification (ci profile)" in out, done.stderr[-3000:]  # summary
+    assert f"render it: resnet-limits report {ledger}" in out
+    records = load_ledger(ledger).records
+    assert len(records) == 10 and {r["regime"] for r in records} == {"R3-smooth"}
+    assert all(r["profile"] == "ci" and r["role"] == "claim" for r in records)
+    n_ok = sum(r["verdict"]["status"] == "consistent" for r in records)
+    assert re.search(rf"^R3-smooth +consistent={n_ok}\b", out, re.M)
+    # the exit status is pytest's: 0 exactly when every example was consistent
+    assert done.returncode == (0 if n_ok == 10 else 1), out[-3000:]
+
+
+def test_verify_exit_code_is_pytests(tmp_path):
+    done = _cli("verify", "--profile", "ci", "--regime", "R1", "--ledger",
+                str(tmp_path / "l.json"), "--", "-k", "no_such_test", "-p", "no:cacheprovider",
+                cwd=tmp_path)
+    assert done.returncode == int(pytest.ExitCode.NO_TESTS_COLLECTED), done.stdout[-2000:]
+    assert not (tmp_path / "l.json").exists()
+
+
+def test_cli_constants_match_their_sources():
+    from verify.cli import LEDGER_ENV, PROFILE_NAMES
+    from verify.plugin import LEDGER_ENV as PLUGIN_LEDGER_ENV
+    from verify.profiles import PROFILES
+
+    assert LEDGER_ENV == PLUGIN_LEDGER_ENV
+    assert PROFILE_NAMES == tuple(sorted(PROFILES))
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("regimes", "derive", "verify", "report", "compare", "map"):
+        assert command in out
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["verify", "--regime", "R99"], "unknown regime 'R99'"),
+        (["compare", "no-such-a.json", "no-such-b.json"], "no ledger at no-such-a.json"),
+        (["report", "no-such.json", "--out", "never"], "no ledger at no-such.json"),
+        (["map", "--activation", "tanh(x", "--out", "never/m.png"], "not a sympy expression"),
+    ],
+)
+def test_new_commands_reject_bad_input_with_status_2(capsys, tmp_path, monkeypatch, argv,
+                                                     match):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []  # nothing written

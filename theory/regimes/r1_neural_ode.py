@@ -12,6 +12,7 @@ REGIME = Regime(
     block="I",
     activations=("tanh", "gelu", "silu", "relu"),
     scaling=Scaling(1, inner=WeightLaw.smooth_path(0), bias=True),
+    random_activations="smooth",
     claimed_kind="neural-ode",
     metric="sup",
 )

@@ -19,6 +19,7 @@ REGIME = Regime(
     scaling=Scaling(1 - beta, inner=WeightLaw.smooth_path(beta), bias=True),
     parameters={"beta": Domain(valid=(0, 1), typical=(0.15, 0.35), open_low=True,
                                open_high=True)},
+    random_activations="smooth",
     claimed_kind="linear-ode",
     metric="sup",
     notes="sigmoid(x) - 1/2 (s3/s1 = -1/2, four times smaller than tanh's) is left out of the "

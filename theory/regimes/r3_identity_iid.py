@@ -17,6 +17,7 @@ REGIME = Regime(
     activations=("tanh", "relu", "gelu"),
     scaling=Scaling(alpha, inner=WeightLaw.iid(), outer=WeightLaw.iid()),
     parameters={"alpha": Domain(valid=(0.5, 2), typical=(0.7, 1.2), open_low=True)},
+    random_activations="smooth",
     claimed_kind="identity",
     metric="identity",
 )

@@ -21,6 +21,7 @@ REGIME = Regime(
         "alpha": Domain(valid=(0, 2), typical=(0.25, 0.75), open_low=True),
         "beta": Domain(valid=(0, 1), typical=(0.25, 0.75), open_low=True),
     },
+    random_activations="smooth",
     claimed_kind="identity",
     metric="identity",
     notes="parametrised by the excess alpha: residual exponent 1 + alpha - beta, so that "

@@ -18,6 +18,7 @@ REGIME = Regime(
     scaling=Scaling(alpha, inner=WeightLaw.iid(beta=sp.Rational(1, 2) - alpha)),
     parameters={"alpha": Domain(valid=(0, 1 / 3), typical=(0.1, 0.3), open_low=True,
                                 open_high=True)},
+    random_activations="odd",
     claimed_kind="sde",
     metric="strong",
     notes="THEORY.md states 0 < alpha < 1/2. The power count finds that the 4th-order term "

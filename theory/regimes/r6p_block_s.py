@@ -14,6 +14,7 @@ REGIME = Regime(
     block="S",
     activations=("tanh", "sin", "gelu"),
     scaling=Scaling(sp.Rational(1, 2), outer=WeightLaw.iid()),
+    random_activations="smooth",
     claimed_kind="sde",
     metric="strong",
 )
