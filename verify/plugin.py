@@ -150,23 +150,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def summarize(records: list[dict[str, Any]]) -> list[str]:
-    """One line per regime: verdict counts and fitted vs predicted rates."""
+    """One line per regime: the claims' verdicts, the controls rejected, fitted vs predicted."""
     by_regime: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec in records:
         by_regime[str(rec.get("regime"))].append(rec)
     lines = []
     for name, recs in by_regime.items():
-        counts: dict[str, int] = defaultdict(int)
+        claims: dict[str, int] = defaultdict(int)
+        controls, rejected = 0, 0
         pairs = []
         for rec in recs:
             verdict = rec.get("verdict") or {}
-            counts[verdict.get("status", "none")] += 1
+            status = verdict.get("status", "none")
+            if str(rec.get("role", "claim")).startswith("control"):
+                controls += 1
+                rejected += status == "inconsistent"
+                continue
+            claims[status] += 1
             est, pred = verdict.get("estimate"), verdict.get("predicted")
             if isinstance(est, float | int) and isinstance(pred, float | int):
                 pairs.append(f"{est:.2f} vs {pred:.2f}")
         shown = ", ".join(pairs[:4]) + (" ..." if len(pairs) > 4 else "")
-        tally = " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-        lines.append(f"{name:<10} {tally:<45} fitted vs predicted: {shown}")
+        tally = " ".join(f"{k}={v}" for k, v in sorted(claims.items())) or "no claims"
+        ctrl = f"controls rejected {rejected}/{controls}" if controls else "no controls"
+        lines.append(f"{name:<14} claims: {tally:<28} {ctrl:<24} fitted vs predicted: {shown}")
     return lines
 
 

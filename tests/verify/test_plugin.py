@@ -33,7 +33,7 @@ def test_claims_parametrised_ledgered_and_summarised(pytester):
     assert outcomes["failed"] == 1 and outcomes["passed"] >= 9
     result.stdout.fnmatch_lines(["*replay*", "pytest *test_claim?R7?* --profile ci",
                                  "*resnet-limits verification (ci profile)*",
-                                 "R5 *consistent=1*0.50 vs 0.50*"])
+                                 "R5 *claims: consistent=1*no controls*0.50 vs 0.50*"])
     loaded = load_ledger(ledger)
     assert loaded.complete and loaded.profile == "ci" and loaded.schema_version == 1
     names = {r["regime"] for r in loaded.records}
