@@ -67,7 +67,7 @@ def test_verify_runs_the_claim_tests_and_writes_the_ledger(tmp_path):
     assert len(records) == 10 and {r["regime"] for r in records} == {"R3-smooth"}
     assert all(r["profile"] == "ci" and r["role"] == "claim" for r in records)
     n_ok = sum(r["verdict"]["status"] == "consistent" for r in records)
-    assert re.search(rf"^R3-smooth +consistent={n_ok}\b", out, re.M)
+    assert re.search(rf"^R3-smooth +claims: consistent={n_ok}\b", out, re.M)
     # the exit status is pytest's: 0 exactly when every example was consistent
     assert done.returncode == (0 if n_ok == 10 else 1), out[-3000:]
 
