@@ -47,8 +47,8 @@ LAW_LEVEL = 0.01
 LAW_SAMPLE_FACTOR = 4
 """Convergence in law is tested at the deepest depth only, with LAW_SAMPLE_FACTOR times the
 budget's samples, on the first two moments of log |h|^2 (multiplicative noise makes |h|^2
-heavy-tailed, its logarithm nearly Gaussian; at d = 2 a wrong covariance scale leaves the
-mean of log |h|^2 unchanged and shows in its second moment), paired t-tests at 1% overall."""
+heavy-tailed; at d = 2 a wrong covariance scale leaves the mean of log |h|^2 unchanged and
+shows in its second moment), paired signed-rank tests at 1% overall."""
 
 
 def scale_noise(factor: float) -> Callable[[Limit], Limit]:

@@ -278,9 +278,22 @@ class RegimeInfo:
 def _regime_info(name: str) -> RegimeInfo:
     from theory.regimes import registry
 
-    regime = registry().get(name)
+    forward, _, quantity = name.partition("/grad-")
+    regime = registry().get(forward)
     if regime is None:
         return RegimeInfo(name, registered=False)
+    if quantity:  # a backward claim of a forward regime (theory/backward.py)
+        return RegimeInfo(
+            name=name, registered=True,
+            claim=f"Backpropagation through the ResNets of {forward}: the {quantity} gradient "
+            "converges to its limit (adjoint ODE, or the first-variation SDE with its Ito "
+            f"term) at the forward rate. Forward claim: {regime.claim}",
+            source="derived (theory/backward.py; THEORY.md section 4, CRX22)",
+            status=regime.status, block=regime.block.value, metric=f"grad-{quantity}",
+            claimed_kind="adjoint-ode / fbsde",
+            parameters=tuple(f"{k} in {v.interval()} (typical {list(v.typical)})"
+                             for k, v in regime.parameters.items()),
+        )
     return RegimeInfo(
         name=name, registered=True, claim=regime.claim, source=regime.source,
         status=regime.status, block=regime.block.value, metric=regime.metric,
@@ -295,8 +308,16 @@ def _derivation(name: str, sigma: str) -> Derivation:
     """``theory.regimes.get(name).limit(sigma)`` (generic in the regime's parameters)."""
     from theory.regimes import get
 
+    forward, _, quantity = name.partition("/grad-")
     try:
-        limit = get(name).limit(sigma)
+        limit = get(forward).limit(sigma)
+        if quantity:
+            from theory.backward import derive_backward
+
+            back = derive_backward(limit)
+            return Derivation(sigma=sigma, kind=back.kind, equation=back.equation(),
+                              latex="",
+                              rates=tuple(r.describe() for r in back.rates))
         return Derivation(sigma=sigma, kind=limit.kind, equation=limit.equation(),
                           latex=limit.latex(), rates=tuple(r.describe() for r in limit.rates))
     except Exception as exc:  # the report shows why, it does not fail on theory's problems
@@ -814,7 +835,8 @@ def _html_section(section: RegimeSection, figure_src: Mapping[str, str]) -> str:
             out.append(
                 f"<p>sigma = <code>{_e(d.sigma)}</code> [{_e(d.kind)}]</p>"
                 f"<pre>{_e(d.equation)}</pre><ul>{rates}</ul>"
-                f"<details><summary>LaTeX</summary><pre>{_e(d.latex)}</pre></details>"
+                + (f"<details><summary>LaTeX</summary><pre>{_e(d.latex)}</pre></details>"
+                   if d.latex else "")
             )
     else:
         out.append(f"<p class=muted>Regime {_e(info.name)} is not registered in this checkout: "
@@ -910,8 +932,8 @@ def render_markdown(report: Report, figures_dir: str = "figures") -> str:
                 if d.error:
                     out += [f"sigma = `{d.sigma}`: derivation unavailable ({_md(d.error)})", ""]
                     continue
-                out += [f"sigma = `{d.sigma}` [{d.kind}]: `{d.equation}`", "",
-                        f"$$ {d.latex} $$", ""]
+                out += [f"sigma = `{d.sigma}` [{d.kind}]: `{d.equation}`", ""]
+                out += [f"$$ {d.latex} $$", ""] if d.latex else []
                 out += [f"- {r}" for r in d.rates] + [""]
         else:
             out += [f"Regime {info.name} is not registered in this checkout: its claim and "

@@ -347,3 +347,13 @@ def test_rendering_is_in_memory_and_deterministic_text(ledger: Path) -> None:
     assert render_markdown(report) == md
     page = render_html(report)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_backward_claims_show_their_forward_regime_and_derivation():
+    from verify.report import _derivation, _regime_info
+
+    info = _regime_info("R5/grad-input")
+    assert info.registered and info.metric == "grad-input" and "Backpropagation" in info.claim
+    derivation = _derivation("R5/grad-input", "softplus_centered")
+    assert derivation.kind == "fbsde" and "Ito term" in derivation.equation
+    assert not _regime_info("R99/grad-input").registered
