@@ -116,10 +116,22 @@ class Regime:
             subs[self.symbol(name)] = sp.nsimplify(values[name])
         return _substitute(self.scaling, subs)
 
-    def limit(self, sigma: str | None = None, **values: float) -> Limit:
-        """The derived limit, generic (no values) or at concrete parameter values."""
+    @property
+    def bias_optional(self) -> bool:
+        """Block I with a smooth inner part: a bias (scaled like it) may be switched on or off."""
+        return self.block is Block.I and self.scaling.inner.smooth is not None
+
+    def limit(self, sigma: str | None = None, *, bias: bool | None = None,
+              **values: float) -> Limit:
+        """The derived limit, generic (no values) or at concrete parameter values; ``bias``
+        overrides the regime's own bias setting where :attr:`bias_optional`."""
         act = sigma or self.activations[0]
         scaling = self.instance_scaling(**values) if values else self.generic_scaling()
+        if bias is not None and bias != scaling.bias:
+            if not self.bias_optional:
+                raise ValueError(f"{self.name}: bias={bias} needs block I with a smooth inner "
+                                 "part; this regime has none")
+            scaling = replace(scaling, bias=bias)
         return derive_limit(self.block, act, scaling)
 
     def predicted_rate(self, limit: Limit, **values: float) -> sp.Expr:

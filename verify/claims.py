@@ -71,11 +71,13 @@ class ClaimResult:
     table: ErrorTable
     fit: RateFit | None
     verdict: Verdict
+    bias: bool = False
 
     def record(self) -> dict[str, Any]:
         """Fields for one ledger record."""
         return dict(regime=self.regime, parameters={"sigma": self.sigma, "width": self.width,
-                                                    **self.parameters}, seed=self.seed,
+                                                    "bias": self.bias, **self.parameters},
+                    seed=self.seed,
                     table=self.table.to_dict(), fit=None if self.fit is None else
                     self.fit.to_dict(), verdict=self.verdict.to_dict(), device=self.table.device)
 
@@ -101,14 +103,14 @@ def neural_ode_instead(limit: Limit) -> Limit:
 def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, width: int,
                 seed: int, budget: Budget, claimed_rate: float | None = None,
                 transform: Callable[[Limit], Limit] | None = None,
-                device: str | None = None) -> ClaimResult:
+                device: str | None = None, bias: bool | None = None) -> ClaimResult:
     """Simulate the ResNet ladder of ``regime`` at ``parameters`` and judge its claim.
 
     The claim is the regime's predicted rate for its metric (or ``claimed_rate``), against
     the regime's limit (or ``transform(limit)``). Explosion claims are judged on the growth
     of |h_L - h_0| (or overflow).
     """
-    limit = regime.limit(sigma, **parameters)
+    limit = regime.limit(sigma, bias=bias, **parameters)
     if limit.kind != regime.claimed_kind:
         raise AssertionError(f"{regime.name} at {parameters} with {sigma}: derivation gives "
                              f"{limit.kind}, the regime claims {regime.claimed_kind}")
@@ -129,7 +131,7 @@ def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, wid
         verdict = judge_law({name: table.per_sample(f"weak:{name}")[-1]
                              for name in LAW_TEST_FUNCTIONS}, level=LAW_LEVEL)
         return ClaimResult(regime.name, sigma, dict(parameters), width, seed, 0.0, table, None,
-                           verdict)
+                           verdict, limit.scaling.bias)
     if regime.claimed_kind == "explosion" and claimed_rate is None:
         overflow = _overflowed(table)
         values = table.per_sample("identity")
@@ -152,7 +154,7 @@ def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, wid
                            **budget.fit_kwargs())
             verdict = judge(fit, predicted, **budget.judge_kwargs())
     return ClaimResult(regime.name, sigma, dict(parameters), width, seed, predicted, table, fit,
-                       verdict)
+                       verdict, limit.scaling.bias)
 
 
 def control(regime: Regime, sigma: str, parameters: dict[str, float]

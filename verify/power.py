@@ -1,7 +1,8 @@
 """Operating characteristics of the claim checks: false-alarm rate and power.
 
 For each regime, ``n_seeds`` instances are drawn (activation cycling through the family,
-parameters uniform on the typical domain, width 2..5, a seed), each checked twice on the same
+parameters uniform on the typical domain, width 2..5, a seed, bias alternating off/on where
+the regime allows both), each checked twice on the same
 budget: the true claim (a false alarm is any verdict other than consistent; inconclusive
 counts against it) and its generic negative control from :func:`verify.claims.control` (power
 is the fraction judged inconsistent). Every instance derives from (base seed, regime, index),
@@ -38,6 +39,7 @@ class Instance:
     parameters: dict[str, float]
     width: int
     seed: int
+    bias: bool | None = None
 
 
 def draw_instances(regime_name: str, n_seeds: int, base_seed: int = 0) -> list[Instance]:
@@ -52,7 +54,8 @@ def draw_instances(regime_name: str, n_seeds: int, base_seed: int = 0) -> list[I
                   for name, dom in regime.parameters.items()}
         out.append(Instance(regime_name, i, regime.activations[i % len(regime.activations)],
                             params, int(rng.integers(WIDTHS[0], WIDTHS[1] + 1)),
-                            int(rng.integers(0, 2**31 - 1))))
+                            int(rng.integers(0, 2**31 - 1)),
+                            bool(i % 2) if regime.bias_optional else None))
     return out
 
 
@@ -66,10 +69,10 @@ def _run(args: tuple[Instance, str]) -> dict:
     inst, profile = args
     regime, budget = get(inst.regime), get_profile(profile).budget
     claim = check_claim(regime, inst.sigma, inst.parameters, width=inst.width, seed=inst.seed,
-                        budget=budget)
+                        budget=budget, bias=inst.bias)
     wrong, transform, label = control(regime, inst.sigma, inst.parameters)
     ctrl = check_claim(regime, inst.sigma, inst.parameters, width=inst.width, seed=inst.seed,
-                       budget=budget, claimed_rate=wrong, transform=transform)
+                       budget=budget, claimed_rate=wrong, transform=transform, bias=inst.bias)
     return {**asdict(inst), "claim": claim.verdict.status, "claim_estimate": claim.verdict.estimate,
             "control": ctrl.verdict.status, "control_label": label}
 

@@ -56,6 +56,11 @@ def activations(regime: Regime, *, include_random: bool = True) -> st.SearchStra
     return st.one_of(named, random_activation(regime.random_activations))
 
 
+def biases(regime: Regime) -> st.SearchStrategy[bool]:
+    """Bias on or off where the regime allows both (block I with a smooth inner part)."""
+    return st.booleans() if regime.bias_optional else st.just(regime.scaling.bias)
+
+
 def parameters(regime: Regime) -> st.SearchStrategy[dict[str, float]]:
     """Exponents drawn from their typical ranges, rounded to 0.01 (clipped into range)."""
 

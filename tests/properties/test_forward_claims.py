@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verify.claims import check_claim, control, drop_ito, neural_ode_instead
-from verify.strategies import activations, parameters
+from verify.strategies import activations, biases, parameters
 
 NUMERIC_RANDOM_ACTIVATIONS = ("thorough",)
 """Profiles whose ladders are deep enough to check random activations numerically: a random
@@ -22,21 +22,23 @@ against the derived 1/2). In ci and dev they are checked symbolically
 (test_random_activations_keep_the_claimed_limit)."""
 
 
-def _draw_instance(data, regime, profile) -> tuple[str, dict[str, float], int, int]:
+def _draw_instance(data, regime, profile) -> tuple[str, dict[str, float], int, int, bool]:
     include = profile.name in NUMERIC_RANDOM_ACTIVATIONS
     sigma = data.draw(activations(regime, include_random=include), label="sigma")
     params = data.draw(parameters(regime), label="parameters")
     width = data.draw(st.integers(2, 5), label="width")
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed")
-    return sigma, params, width, seed
+    bias = data.draw(biases(regime), label="bias")
+    return sigma, params, width, seed, bias
 
 
 
 
 @given(data=st.data())
 def test_claim_is_consistent(regime, profile, claim_recorder, data):
-    sigma, params, width, seed = _draw_instance(data, regime, profile)
-    result = check_claim(regime, sigma, params, width=width, seed=seed, budget=profile.budget)
+    sigma, params, width, seed, bias = _draw_instance(data, regime, profile)
+    result = check_claim(regime, sigma, params, width=width, seed=seed, budget=profile.budget,
+                         bias=bias)
     claim_recorder(**result.record(), role="claim")
     assert result.verdict.status == "consistent", (
         f"{regime.name} {sigma} {params} d={width} seed={seed}: {result.verdict.message()}")
@@ -44,10 +46,10 @@ def test_claim_is_consistent(regime, profile, claim_recorder, data):
 
 @given(data=st.data())
 def test_negative_control_is_rejected(regime, profile, claim_recorder, data):
-    sigma, params, width, seed = _draw_instance(data, regime, profile)
+    sigma, params, width, seed, bias = _draw_instance(data, regime, profile)
     wrong, transform, role = control(regime, sigma, params)
     result = check_claim(regime, sigma, params, width=width, seed=seed, budget=profile.budget,
-                         claimed_rate=wrong, transform=transform)
+                         claimed_rate=wrong, transform=transform, bias=bias)
     claim_recorder(**result.record(), role=f"control: {role}")
     assert result.verdict.status == "inconsistent", (
         f"control {regime.name} {sigma} ({role}): {result.verdict.message()}")
