@@ -1,6 +1,7 @@
 """The command line: regimes, derive, verify, report, compare, map, and one-line errors with
 status 2."""
 
+import json
 import os
 import re
 import subprocess
@@ -114,3 +115,18 @@ def test_new_commands_reject_bad_input_with_status_2(capsys, tmp_path, monkeypat
     err = capsys.readouterr().err
     assert match in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_the_same_verify_command_twice_gives_the_same_verdicts(tmp_path):
+    """The ci profile is derandomised and every seed is Hypothesis data: a rerun replays."""
+    runs = []
+    for i in (1, 2):
+        ledger = tmp_path / f"l{i}.json"
+        done = _cli("verify", "--profile", "ci", "--regime", "R7", "--ledger", str(ledger),
+                    "--", "-k", "test_claim_is_consistent or test_negative_control",
+                    "-p", "no:cacheprovider", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-3000:]
+        runs.append(sorted((r["node_id"], r["seed"], json.dumps(r["parameters"], sort_keys=True),
+                            r["role"], r["verdict"]["status"], r["verdict"]["estimate"])
+                           for r in load_ledger(ledger).records))
+    assert len(runs[0]) == 20 and runs[0] == runs[1]
