@@ -58,11 +58,11 @@ import torch
 from torch import Tensor
 
 from numerics._util import make_generator, matvec, resolve_device, resolve_dtype
-from numerics.ladder import auto_chunk_steps, validate_depths
+from numerics.ladder import auto_chunk_steps, coupled_smooth_path, validate_depths
 from numerics.laws import Brownian, InputLaw, WeightLaw
 from numerics.metrics import ErrorTable
 from numerics.noise import BrownianPath, DyadicSplitter
-from numerics.smooth import SmoothPath, sample_smooth
+from numerics.smooth import SmoothPath
 
 __all__ = [
     "FirstVariation",
@@ -476,10 +476,8 @@ def coupled_weights(
     for nm, law in sorted(weights.items()):
         if law.smooth is not None:
             shape = (width,) if nm == "b" else (width, width)
-            smooth[nm] = sample_smooth(law.smooth.process, n_samples=m, shape=shape,
-                                       default_variance=1.0 / width,
-                                       generator=make_generator(seed, "smooth", nm),
-                                       dtype=dtype, device=dev)
+            smooth[nm] = coupled_smooth_path(law, nm, seed=seed, n_samples=m, shape=shape,
+                                             width=width, dtype=dtype, device=dev)
     consume = on_fine(smooth) if on_fine is not None else None
     levels = [int(math.log2(n_fine // dd)) for dd in ladder]
     incs: dict[int, list[Tensor]] = {dd: [] for dd in ladder}

@@ -197,6 +197,19 @@ def _chunk_len(n_fine: int, chunk_steps: int) -> int:
     return c
 
 
+def coupled_smooth_path(law: WeightLaw, name: str, *, seed: int, n_samples: int,
+                        shape: tuple[int, ...], width: int, dtype: torch.dtype,
+                        device: torch.device) -> SmoothPath:
+    """The smooth part ``Mbar`` of weight ``name``: one random function per sample from the
+    stream ``(seed, "smooth", name)``, entry variance 1/width unless the process sets one.
+    Every consumer (the ladder, :func:`weights_at_depth`, the gradient ladder) draws it here,
+    so that all depths and the limit see the same Mbar."""
+    return sample_smooth(law.smooth.process, n_samples=n_samples, shape=shape,
+                         default_variance=1.0 / width,
+                         generator=make_generator(seed, "smooth", name), dtype=dtype,
+                         device=device)
+
+
 def weights_at_depth(
     law: WeightLaw,
     depth: int,
@@ -249,15 +262,8 @@ def weights_at_depth(
         parts = [splitter.split(ch)[level].clone() for ch in chunks]
         out = out + law.rough_scale(depth) * torch.cat(parts, dim=0)
     if law.smooth is not None:
-        sm = sample_smooth(
-            law.smooth.process,
-            n_samples=n_samples,
-            shape=shape,
-            default_variance=1.0 / width,
-            generator=make_generator(seed, "smooth", name),
-            dtype=dtype,
-            device=dev,
-        )
+        sm = coupled_smooth_path(law, name, seed=seed, n_samples=n_samples, shape=shape,
+                                 width=width, dtype=dtype, device=dev)
         times = torch.arange(depth, dtype=torch.float64, device=dev) / depth
         out = out + law.smooth_scale(depth) * sm.values(times)
     return out
@@ -446,15 +452,8 @@ def run_ladder(
             paths[nm] = _make_rough_path(nm, law, shape, **path_kw)
             splitters[nm] = DyadicSplitter(n_levels)
         if law.smooth is not None:
-            smooth[nm] = sample_smooth(
-                law.smooth.process,
-                n_samples=m,
-                shape=shape,
-                default_variance=1.0 / width,
-                generator=make_generator(seed, "smooth", nm),
-                dtype=dtype,
-                device=dev,
-            )
+            smooth[nm] = coupled_smooth_path(law, nm, seed=seed, n_samples=m, shape=shape,
+                                             width=width, dtype=dtype, device=dev)
 
     # --- limit --------------------------------------------------------------------------
     lim_source: str | None = None

@@ -415,7 +415,7 @@ def _terms(block: Block, act: Activation, scaling: Scaling) -> tuple[list[_Term]
 
 
 # --------------------------------------------------------------------------- assembly
-def _group_drift(terms: list[_Term], scaling: Scaling) -> list[_Term]:
+def _group_drift(terms: list[_Term]) -> list[_Term]:
     """Sum drift terms of equal exponent (their coefficients may cancel)."""
     groups: dict[sp.Expr, list[_Term]] = {}
     for t in terms:
@@ -435,7 +435,7 @@ def _group_drift(terms: list[_Term], scaling: Scaling) -> list[_Term]:
     return out
 
 
-def _q_definition(block: Block, scaling: Scaling) -> sp.Expr | None:
+def _q_definition(scaling: Scaling) -> sp.Expr | None:
     hsq = sp.Symbol("|H|^2", positive=True)
     law = scaling.inner
     if law is not None and law.rough is not None:
@@ -456,10 +456,10 @@ def derive_limit(block: Block | str, sigma: Activation | str | sp.Expr,
     scaling.validate(block)
     terms, notes, outer_drift = _terms(block, act, scaling)
     base = dict(block=block, activation=act, scaling=scaling, q_definition=_q_definition(
-        block, scaling))
+        scaling))
     if not terms:
         return Limit("undetermined", notes=tuple(notes), **base)
-    drift_terms = _group_drift([t for t in terms if t.role == "drift"], scaling)
+    drift_terms = _group_drift([t for t in terms if t.role == "drift"])
     noise_terms = [t for t in terms if t.role == "noise" and not _is_zero(t.coefficient)]
     live = drift_terms + noise_terms
     signs = [(t, _sign(t.exponent, scaling)) for t in live]

@@ -23,7 +23,7 @@ from theory.limits import Limit, a
 from theory.regime import Regime
 from verify.profiles import Budget
 from verify.rates import RateFit, fit_rate
-from verify.verdict import Verdict, judge, judge_growth, judge_law
+from verify.verdict import Verdict, judge, judge_diverged, judge_growth, judge_law
 
 INPUT_SCALE = 0.5
 """Inputs h_0 ~ N(0, 0.25 I): keeps superlinear Ito drifts (sigma = x + x^2/2) far from
@@ -96,8 +96,7 @@ def drop_ito(limit: Limit) -> Limit:
 
 def neural_ode_instead(limit: Limit) -> Limit:
     """Control for R2: claim the neural ODE sigma(Abar H + bbar) instead of s1 (Abar H + bbar)."""
-    return replace(limit, drift=limit.activation.expr.subs(limit.activation.expr.free_symbols
-                                                           .pop(), a), kind="neural-ode")
+    return replace(limit, drift=limit.activation(a), kind="neural-ode")
 
 
 def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, width: int,
@@ -146,9 +145,8 @@ def check_claim(regime: Regime, sigma: str, parameters: dict[str, float], *, wid
                           else regime.predicted_rate(limit, **parameters))
         if _overflowed(table):
             fit = None
-            verdict = judge_growth(None, overflow=True)
-            verdict = replace(verdict, status="inconsistent", predicted=predicted,
-                              advice="overflow: the network exploded, no convergence")
+            verdict = judge_diverged(predicted, n_samples=table.n_samples,
+                                     **budget.judge_kwargs())
         else:
             fit = fit_rate(np.asarray(depths), table.per_sample(metric), seed=seed,
                            **budget.fit_kwargs())

@@ -41,7 +41,9 @@ __all__ = [
     "STATUSES",
     "Verdict",
     "judge",
+    "judge_diverged",
     "judge_growth",
+    "judge_law",
     "judge_no_convergence",
 ]
 
@@ -335,6 +337,18 @@ def judge_growth(
         table=table,
         overflow=bool(overflow),
     )
+
+
+def judge_diverged(predicted: float, *, n_samples: int, tolerance: float = DEFAULT_TOLERANCE,
+                   max_width: float = DEFAULT_MAX_WIDTH) -> Verdict:
+    """Judge a convergence claim whose simulation overflowed (non-finite or huge states at
+    some depth or in the limit): inconsistent, since no rate can hold where the error is
+    infinite."""
+    _check_common(tolerance, max_width)
+    nan = float("nan")
+    return Verdict("inconsistent", "sharp", float(predicted), tolerance, max_width, nan, nan,
+                   nan, n_samples, "overflow: the network or its limit exploded, no convergence",
+                   overflow=True)
 
 
 def judge_law(differences: Mapping[str, Any] | Any, *, level: float = 0.01) -> Verdict:

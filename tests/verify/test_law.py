@@ -38,3 +38,11 @@ def test_too_few_samples_is_inconclusive_and_bad_level_is_rejected():
     assert judge_law(np.ones(5)).status == "inconclusive"
     with pytest.raises(ValueError, match="level=0.7"):
         judge_law(np.zeros(50), level=0.7)
+
+
+def test_overflowed_convergence_claim_is_inconsistent():
+    from verify.verdict import judge_diverged
+
+    verdict = judge_diverged(0.5, n_samples=64)
+    assert verdict.status == "inconsistent" and verdict.overflow and not verdict.passed
+    assert verdict.predicted == 0.5 and "overflow" in verdict.advice
