@@ -11,4 +11,5 @@ try:
 except ImportError:  # pragma: no cover - torch is a hard dependency
     pass
 
+# The pytest11 entry point "verify.plugin" registers it too; importing it again is a no-op.
 pytest_plugins = ["verify.plugin"]

@@ -9,10 +9,22 @@ class at 0, the order ``m`` of the first non-zero coefficient beyond the linear 
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import sympy as sp
+
+from theory.parse import (
+    ACTIVATION_FUNCTIONS,
+    CONSTANTS,
+    ParseError,
+    as_expression,
+    closest,
+    parse_expression,
+    parse_number,
+    shorten,
+)
 
 x = sp.Symbol("x", real=True)
 """The activation's variable."""
@@ -160,7 +172,7 @@ def _relu() -> sp.Expr:
 
 def leaky_relu(slope: float | sp.Expr = 0.01) -> Activation:
     """Leaky ReLU ``max(x, c x)`` with negative slope c."""
-    c = sp.nsimplify(slope)
+    c = _exact(slope, "slope")
     return activation(sp.Piecewise((x, x >= 0), (c * x, True)), name=f"leaky_relu({c})")
 
 
@@ -168,7 +180,7 @@ def polynomial(*coefficients: float | sp.Expr) -> Activation:
     """The polynomial ``c_0 + c_1 x + c_2 x^2 + ...`` from its coefficients."""
     if not coefficients:
         raise ActivationError("polynomial(): give at least one coefficient, e.g. (0, 1, 0.5)")
-    cs = [sp.nsimplify(c) for c in coefficients]
+    cs = [_exact(c, "coefficient") for c in coefficients]
     expr = sum((c * x**k for k, c in enumerate(cs)), sp.Integer(0))
     return activation(expr, name=f"poly({', '.join(map(str, cs))})")
 
@@ -190,25 +202,44 @@ LIBRARY: dict[str, sp.Expr] = {
 """Named activations. sigmoid and softplus are centred so that sigma(0) = 0."""
 
 
+_VARIABLES: dict[str, sp.Symbol] = {
+    c: x if c == "x" else sp.Symbol(c, real=True) for c in string.ascii_letters if c != "E"}
+"""Names an activation's variable may have: one letter (``E`` is Euler's number)."""
+
+
 def _parse(text: str) -> sp.Expr:
-    names = {
-        "relu": lambda u: sp.Max(0, u),
-        "sigmoid": lambda u: 1 / (1 + sp.exp(-u)),
-        "softplus": lambda u: sp.log(1 + sp.exp(u)),
-        "erf": sp.erf,
-        "Max": sp.Max,
-        "Min": sp.Min,
-        "pi": sp.pi,
-        "E": sp.E,
-    }
-    try:
-        return sp.sympify(text.replace("^", "**"), locals=names, rational=True)
-    except (sp.SympifyError, SyntaxError, TypeError) as exc:
+    """Text to sympy through :func:`theory.parse.parse_expression` (never ``sympify``): the
+    allowed functions are :data:`theory.parse.ACTIVATION_FUNCTIONS`, the variable one letter.
+    A lone unknown name (``tahn``) is an error suggesting the closest library names."""
+    word = text.strip()
+    if word.isidentifier() and word not in _VARIABLES and word not in CONSTANTS:
+        near = [n for n in dict.fromkeys(closest(word, list(LIBRARY))
+                                         + closest(word, list(ACTIVATION_FUNCTIONS)))
+                if n != word][:3]
+        called = (f"'{word}' is a function: write '{word}(x)'; " if word in ACTIVATION_FUNCTIONS
+                  else "")
+        guess = f"did you mean {' or '.join(near)}? " if near else ""
         raise ActivationError(
-            f"activation={text!r} is not a sympy expression ({type(exc).__name__}); write e.g. "
-            "'tanh(x)' or "
-"'x + x**2/2'"
-        ) from exc
+            f"activation={shorten(text)!r} is not a library activation nor an expression in one "
+            f"variable. Fix: {called}{guess}library: {', '.join(LIBRARY)}; or an expression "
+            "such as 'tanh(x)' or 'x + x**2/2'")
+    try:
+        return parse_expression(text, variables=_VARIABLES, functions=ACTIVATION_FUNCTIONS,
+                                what="activation", expected="a sympy expression in one variable",
+                                fix="write e.g. 'tanh(x)' or 'x + x**2/2' (functions: "
+                                    f"{', '.join(sorted(ACTIVATION_FUNCTIONS))})")
+    except ParseError as exc:
+        raise ActivationError(str(exc)) from None
+
+
+def _exact(value: object, name: str) -> sp.Expr:
+    """A coefficient as an exact number: text through :func:`theory.parse.parse_number`."""
+    if isinstance(value, str):
+        try:
+            return parse_number(value, name)
+        except ParseError as exc:
+            raise ActivationError(str(exc)) from None
+    return sp.nsimplify(sp.sympify(value, strict=True))
 
 
 def activation(spec: str | sp.Expr | Activation, *, name: str | None = None) -> Activation:
@@ -236,27 +267,51 @@ def _build(spec: str | sp.Expr, name: str | None) -> Activation:
     if isinstance(spec, str) and spec.strip() in LIBRARY:
         label, expr = spec.strip(), LIBRARY[spec.strip()]
     else:
-        expr = _parse(spec) if isinstance(spec, str) else sp.sympify(spec)
+        expr = _parse(spec) if isinstance(spec, str) else as_expression(spec)
         label = str(spec) if isinstance(spec, str) else str(expr)
     free = expr.free_symbols
     if len(free) != 1:
         names = sorted(str(s) for s in free)
         raise ActivationError(
-            f"activation={label!r} must be a function of exactly one variable; it has "
+            f"activation={shorten(label)!r} must be a function of exactly one variable; it has "
             f"{len(free)} ({', '.join(names) or 'none'}). Fix: write it in one variable, e.g. "
             "'tanh(x)'"
         )
     (var,) = free
+    shown = shorten(label)
     expr = expr.subs(var, x)
     act = Activation(name or label, sp.piecewise_fold(expr))
     try:
         left0 = act.one_sided_derivative(0, "-")
         right0 = act.one_sided_derivative(0, "+")
     except (NotImplementedError, ValueError) as exc:  # pragma: no cover - sympy internals
-        raise ActivationError(f"activation={label!r}: cannot evaluate sigma at 0 ({exc})") from exc
+        raise ActivationError(
+            f"activation={shown!r}: cannot evaluate sigma at 0 ({exc})") from exc
     if not (left0.is_finite and right0.is_finite) or sp.simplify(left0 - right0) != 0:
         raise ActivationError(
-            f"activation={label!r} is undefined or discontinuous at 0 (sigma(0-)={left0}, "
+            f"activation={shown!r} is undefined or discontinuous at 0 (sigma(0-)={left0}, "
             f"sigma(0+)={right0}); the limit theorems need sigma continuous at 0"
         )
+    _check_real_near_zero(act, shown)
     return act
+
+
+_PROBES = tuple(sign * sp.Rational(1, 10**k) for k in range(2, 7) for sign in (-1, 1))
+"""Points ``+-10^-k``, k = 2..6, where sigma must be finite and real."""
+
+
+def _check_real_near_zero(act: Activation, label: str) -> None:
+    """ActivationError unless sigma is real and finite on both sides of 0 (``sqrt(x)`` is
+    not real for x < 0, so it has no neural-ODE or SDE limit)."""
+    bad = [side for side, branch in zip(("x < 0", "x > 0"), act.branches, strict=True)
+           if branch.is_extended_real is False]
+    values = {p: sp.N(act.expr.subs(x, p), 15) for p in _PROBES}
+    off = [(p, v) for p, v in values.items()
+           if not v.is_finite or v.is_extended_real is False
+           or (v.is_number and abs(sp.im(v)) > 0)]
+    if bad or off:
+        where = f"sigma({off[0][0]}) = {off[0][1]}" if off else f"for {bad[0]}"
+        raise ActivationError(
+            f"activation={label!r} is not real-valued on a neighbourhood of 0 ({where}); "
+            "the limit theorems need sigma real and finite around 0. Fix: use e.g. "
+            "'sqrt(1 + x**2) - 1' instead of 'sqrt(x)'")

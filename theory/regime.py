@@ -1,24 +1,39 @@
-"""A regime: one claim about the large-depth limit, as data (one file in theory/regimes/).
+"""A regime: one family of ResNets and the claims made about its large-depth limit, as data
+(one file in theory/regimes/ defining ``REGIME = Regime(...)``).
 
-A regime file defines ``REGIME = Regime(...)``. Its scaling may contain symbols (e.g. beta)
-whose valid and typical ranges are given as :class:`Domain` values in ``parameters``; a
-concrete instance substitutes values and derives its limit with
-:func:`theory.limits.derive_limit`. ``claimed_kind`` and ``claimed_rate`` are what the regime
-asserts; for theorems and derived results they must agree with the derivation (a test checks
-it), for conjectures they are what verification confirms or refutes.
+Its scaling may contain symbols (e.g. beta) whose valid and typical ranges are given as
+:class:`Domain` values in ``parameters``. ``claimed_kind`` is the kind of limit the regime
+asserts and ``claims`` the tuple of :class:`theory.claims.Claim` values that verification
+checks, each on concrete :class:`Instance` values made by :meth:`Regime.at`. For theorems and
+derived results the derivation must agree with ``claimed_kind`` (a registry test checks it);
+a conjecture is simulated against its own claims whatever the derivation says, and the
+derivation's disagreement is shown beside the measured verdict. A conjecture may name the
+limit it compares against with ``limit_scaling`` ("the limit derived for this other
+scaling"), e.g. a neural ODE claimed where the derivation finds another kind.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
 
 import sympy as sp
 
 from theory.activations import activation
-from theory.limits import KINDS, METRICS, Limit, derive_limit
+from theory.claims import Bound, Claim, Growth, Quantity, Rate, SameLaw
+from theory.limits import KINDS, Limit, derive_limit
 from theory.scaling import Block, Rough, Scaling, Smooth, WeightLaw
 
 STATUSES = ("theorem", "derived", "conjecture")
+_LIMIT_METRIC = {Quantity.STRONG: "strong", Quantity.SUP: "sup", Quantity.WEAK: "weak",
+                 Quantity.LAW: "law", Quantity.IDENTITY: "identity", Quantity.GROWTH: "growth"}
+_BACKWARD_QUANTITY = {Quantity.GRAD_INPUT: "input", Quantity.GRAD_WEIGHT: "weight"}
+
+
+class RegimeError(ValueError):
+    """A regime, claim or instance that is malformed: the message names field, value and fix."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +63,11 @@ class Domain:
 
 @dataclass(frozen=True)
 class Regime:
-    """One claim: a block, an activation family, a scaling, and what the limit is.
+    """One family (block, activations, scaling) and its claims.
 
     ``activations`` names the family verified; ``random_activations`` ("smooth", "odd" or
     None) lets verification also draw random activations of that kind (see
-    :mod:`verify.strategies`), for which the derivation must give ``claimed_kind`` too.
+    :mod:`verify.strategies`). ``widths`` is the inclusive range of widths d drawn.
     """
 
     name: str
@@ -63,34 +78,69 @@ class Regime:
     activations: tuple[str, ...]
     scaling: Scaling
     claimed_kind: str
-    metric: str
+    claims: tuple[Claim, ...]
     parameters: dict[str, Domain] = field(default_factory=dict)
-    claimed_rate: sp.Expr | str | None = None
+    widths: tuple[int, int] = (2, 5)
     random_activations: str | None = None
+    limit_scaling: Scaling | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
+        where = f"regime {self.name!r}"
         if self.status not in STATUSES:
-            raise ValueError(f"status={self.status!r}: use one of {STATUSES}")
+            raise RegimeError(f"{where}: status={self.status!r}: use one of {STATUSES}")
         object.__setattr__(self, "block", Block.parse(self.block))
         if self.claimed_kind not in KINDS:
-            raise ValueError(f"claimed_kind={self.claimed_kind!r}: use one of {KINDS}")
-        if self.metric not in METRICS:
-            raise ValueError(f"metric={self.metric!r}: use one of {METRICS}")
+            raise RegimeError(f"{where}: claimed_kind={self.claimed_kind!r}: use one of {KINDS}")
         if not self.activations:
-            raise ValueError("activations must name at least one activation")
+            raise RegimeError(f"{where}: activations must name at least one activation")
         for spec in self.activations:
             activation(spec)
         if self.random_activations not in (None, "odd", "smooth"):
-            raise ValueError(f"random_activations={self.random_activations!r}: use None, "
-                             "'odd' or 'smooth'")
-        if isinstance(self.claimed_rate, str):
-            object.__setattr__(self, "claimed_rate", sp.sympify(self.claimed_rate))
+            raise RegimeError(f"{where}: random_activations={self.random_activations!r}: use "
+                              "None, 'odd' or 'smooth'")
+        lo, hi = self.widths
+        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+            raise RegimeError(f"{where}: widths={self.widths!r} must be (low, high) ints with "
+                              "1 <= low <= high, e.g. (2, 5)")
+        claims = tuple(self.claims)
+        if not claims or not all(isinstance(c, Claim) for c in claims):
+            raise RegimeError(f"{where}: claims={self.claims!r} must be a non-empty tuple of "
+                              "Claim(...), e.g. (Claim(quantity='strong'),)")
+        quantities = [c.quantity for c in claims]
+        if len(set(quantities)) != len(quantities):
+            raise RegimeError(f"{where}: two claims measure the same quantity {quantities}; "
+                              "one claim per quantity (its id is regime/quantity)")
+        object.__setattr__(self, "claims", claims)
         symbols = {str(s) for e in self.scaling.exponents() for s in e.free_symbols}
         missing = symbols - set(self.parameters)
         if missing:
-            raise ValueError(f"exponent symbols {sorted(missing)} need a Domain in parameters")
+            raise RegimeError(f"{where}: exponent symbols {sorted(missing)} need a Domain in "
+                              "parameters")
         self.scaling.validate(self.block)
+        for c in claims:
+            for spec in c.activations or ():
+                activation(spec)
+            unknown = set(c.domains) - set(self.parameters)
+            if unknown:
+                raise RegimeError(f"{where}: claim {c.quantity.value} narrows unknown "
+                                  f"parameters {sorted(unknown)}; known: {sorted(self.parameters)}")
+            for pred in (c.predicts,):
+                text = getattr(pred, "exponent", None)
+                if isinstance(text, str):
+                    self.parse_exponent(text)  # a malformed exponent fails at load time
+
+    # ------------------------------------------------------------------ reading
+    def claim_id(self, claim: Claim) -> str:
+        """The stable id of ``claim``: ``"<regime>/<quantity>"``."""
+        return f"{self.name}/{claim.quantity.value}"
+
+    def get_claim(self, quantity: str | Quantity) -> Claim:
+        for c in self.claims:
+            if c.quantity == quantity:
+                return c
+        raise KeyError(f"{self.name} has no {quantity!r} claim; it has "
+                       f"{[c.quantity.value for c in self.claims]}")
 
     def symbol(self, name: str) -> sp.Symbol:
         for e in self.scaling.exponents():
@@ -99,22 +149,49 @@ class Regime:
                     return sym
         raise KeyError(f"{self.name}: no exponent symbol {name!r}")
 
+    def parse_exponent(self, text: str) -> sp.Expr:
+        """A claimed exponent given as text, in the regime's parameter names (safe parser)."""
+        from theory.parse import RATE_FUNCTIONS, parse_expression
+
+        names = {n: self.symbol(n) for n in self.parameters}
+        return parse_expression(text, variables=names, functions=RATE_FUNCTIONS,
+                                what=f"{self.name} claimed exponent")
+
+    def domain(self, name: str, claim: Claim | None = None) -> Domain:
+        """The domain of parameter ``name``, narrowed by ``claim`` where it says so."""
+        if claim is not None and name in claim.domains:
+            return claim.domains[name]
+        return self.parameters[name]
+
+    def family(self, claim: Claim | None = None) -> tuple[str, ...]:
+        """The activations a claim is verified for."""
+        return tuple(claim.activations) if claim is not None and claim.activations else \
+            self.activations
+
     def generic_scaling(self) -> Scaling:
         """The scaling with every parameter ranging over its valid domain."""
         domain = {self.symbol(n): dom.interval() for n, dom in self.parameters.items()}
         return replace(self.scaling, domain=domain)
 
-    def instance_scaling(self, **values: float) -> Scaling:
-        """The scaling at concrete parameter values (each checked against its domain)."""
+    def instance_scaling(self, scaling: Scaling | None = None, **values: float) -> Scaling:
+        """The scaling (default: the regime's) at concrete parameter values, each checked
+        against its domain."""
         subs = {}
         for name, dom in self.parameters.items():
             if name not in values:
-                raise ValueError(f"{self.name}: give a value for parameter {name!r}")
-            if not dom.contains(values[name]):
-                raise ValueError(f"{self.name}: {name}={values[name]} is outside its valid "
-                                 f"domain {dom.interval()}")
-            subs[self.symbol(name)] = sp.nsimplify(values[name])
-        return _substitute(self.scaling, subs)
+                raise RegimeError(f"{self.name}: give a value for parameter {name!r}")
+            value = values[name]
+            if not (isinstance(value, int | float) and math.isfinite(value)):
+                raise RegimeError(f"{self.name}: {name}={value!r} must be a finite number")
+            if not dom.contains(value):
+                raise RegimeError(f"{self.name}: {name}={value} is outside its valid "
+                                  f"domain {dom.interval()}")
+            subs[self.symbol(name)] = sp.nsimplify(value)
+        unknown = set(values) - set(self.parameters)
+        if unknown:
+            raise RegimeError(f"{self.name}: unknown parameters {sorted(unknown)}; known: "
+                              f"{sorted(self.parameters)}")
+        return _substitute(scaling if scaling is not None else self.scaling, subs)
 
     @property
     def bias_optional(self) -> bool:
@@ -126,20 +203,118 @@ class Regime:
         """The derived limit, generic (no values) or at concrete parameter values; ``bias``
         overrides the regime's own bias setting where :attr:`bias_optional`."""
         act = sigma or self.activations[0]
-        scaling = self.instance_scaling(**values) if values else self.generic_scaling()
-        if bias is not None and bias != scaling.bias:
-            if not self.bias_optional:
-                raise ValueError(f"{self.name}: bias={bias} needs block I with a smooth inner "
-                                 "part; this regime has none")
-            scaling = replace(scaling, bias=bias)
-        return derive_limit(self.block, act, scaling)
+        scaling = self.instance_scaling(**values) if values or not self.parameters else \
+            self.generic_scaling()
+        return derive_limit(self.block, act, self._with_bias(scaling, bias))
 
-    def predicted_rate(self, limit: Limit, **values: float) -> sp.Expr:
-        """The rate this regime asserts for ``metric``: claimed_rate if given, else derived."""
-        rate = self.claimed_rate if self.claimed_rate is not None else limit.rate(
-            self.metric).value
-        subs = {self.symbol(k): sp.nsimplify(v) for k, v in values.items()}
-        return sp.simplify(sp.sympify(rate).subs(subs))
+    def _with_bias(self, scaling: Scaling, bias: bool | None) -> Scaling:
+        if bias is None or bias == scaling.bias:
+            return scaling
+        if not self.bias_optional:
+            raise RegimeError(f"{self.name}: bias={bias} needs block I with a smooth inner "
+                              "part; this regime has none")
+        return replace(scaling, bias=bias)
+
+    def at(self, *, sigma: str, width: int, bias: bool | None = None,
+           **values: float) -> Instance:
+        """A concrete instance: values checked against the domains, the width against
+        ``widths``' lower end (wider is allowed, narrower is refused)."""
+        if not isinstance(width, int) or width < self.widths[0]:
+            raise RegimeError(f"{self.name}: width={width!r}; the claims are made for widths "
+                              f">= {self.widths[0]} (widths={self.widths})")
+        self.instance_scaling(**values)
+        activation(sigma)
+        use_bias = self.scaling.bias if bias is None else bool(bias)
+        self._with_bias(self.scaling, use_bias)
+        return Instance(regime=self, sigma=sigma, width=width, bias=use_bias,
+                        values={k: float(v) for k, v in sorted(values.items())})
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One concrete member of a regime's family: the only value that crosses from the property
+    test into numerics. Its limits are derived once (cached)."""
+
+    regime: Regime
+    sigma: str
+    width: int
+    bias: bool
+    values: dict[str, float]
+
+    def __hash__(self) -> int:
+        return hash((self.regime.name, self.sigma, self.width, self.bias,
+                     tuple(self.values.items())))
+
+    @cached_property
+    def derived(self) -> Limit:
+        """What :func:`derive_limit` gives for this instance's own scaling."""
+        r = self.regime
+        scaling = r._with_bias(r.instance_scaling(**self.values), self.bias)
+        return derive_limit(r.block, self.sigma, scaling)
+
+    @cached_property
+    def limit(self) -> Limit:
+        """The limit the claims compare against: the derived one, or for a conjecture with
+        ``limit_scaling`` the limit derived for that scaling."""
+        r = self.regime
+        if r.limit_scaling is None:
+            return self.derived
+        scaling = r._with_bias(r.instance_scaling(r.limit_scaling, **self.values), self.bias)
+        return derive_limit(r.block, self.sigma, scaling)
+
+    @cached_property
+    def backward(self):
+        """The backpropagation limit of :attr:`limit` (raises BackwardLimitError if none)."""
+        from theory.backward import derive_backward
+
+        return derive_backward(self.limit)
+
+    def describe(self) -> str:
+        vals = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
+        return (f"{self.regime.name} sigma={self.sigma} d={self.width} bias={self.bias}"
+                + (f" {vals}" if vals else ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sigma": self.sigma, "width": self.width, "bias": self.bias,
+                "values": dict(self.values)}
+
+    def predicted(self, claim: Claim) -> Rate | Growth | SameLaw:
+        """The claim's prediction with a concrete float exponent (the derived one where the
+        claim gives none). RegimeError when there is none to be had, with the reason."""
+        pred = claim.predicts
+        if isinstance(pred, SameLaw):
+            return pred
+        expr, bound = pred.exponent, getattr(pred, "bound", None)
+        if isinstance(expr, str):
+            expr = self.regime.parse_exponent(expr)
+        if expr is None:
+            derived = self._derived_rate(claim)
+            expr = derived.value
+            if derived.kind == "at_least" and isinstance(pred, Rate):
+                bound = Bound.AT_LEAST  # a derived lower bound is never judged as sharp
+        subs = {self.regime.symbol(k): sp.nsimplify(v) for k, v in self.values.items()}
+        value = sp.sympify(expr).subs(subs)
+        if value.free_symbols:
+            raise RegimeError(f"{self.regime.claim_id(claim)}: exponent {expr} keeps symbols "
+                              f"{sorted(map(str, value.free_symbols))} at {self.describe()}")
+        number = float(value)
+        if isinstance(pred, Growth):
+            return Growth(exponent=number)
+        return Rate(exponent=number, bound=bound)
+
+    def _derived_rate(self, claim: Claim):
+        q = claim.quantity
+        limit = self.limit
+        if q in _BACKWARD_QUANTITY:
+            return self.backward.rate(_BACKWARD_QUANTITY[q])
+        metric = _LIMIT_METRIC.get(q)
+        try:
+            return limit.rate(metric)
+        except KeyError as exc:
+            raise RegimeError(f"{self.regime.claim_id(claim)} at {self.describe()}: the "
+                              f"{limit.kind} limit predicts no {q.value} rate ({exc.args[0]}); "
+                              "give the exponent in the claim, e.g. Rate(exponent='1/2')"
+                              ) from None
 
 
 def _substitute(scaling: Scaling, subs: dict) -> Scaling:

@@ -15,10 +15,13 @@ whose range is given in ``Scaling.domain``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 import sympy as sp
+
+from theory.parse import parse_expression
 
 d = sp.Symbol("d", positive=True, integer=True)
 """Width of the network."""
@@ -47,8 +50,20 @@ class Block(StrEnum):
 
 
 def _exponent(name: str, value: object) -> sp.Expr:
-    expr = sp.nsimplify(value) if isinstance(value, float) else sp.sympify(value)
-    if expr.is_number and (not expr.is_real or expr < 0):
+    """A depth exponent as sympy: text through :func:`theory.parse.parse_expression` (numbers
+    and the symbols alpha, beta; never ``sympify``), floats made exact, sympy values kept."""
+    if isinstance(value, str):
+        expr = parse_expression(value, variables={"alpha": alpha, "beta": beta}, functions={},
+                                what=name, expected="a depth exponent",
+                                fix=f"give a number >= 0, e.g. {name}=1/2")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{name}={value} must be a finite real number >= 0; give e.g. "
+                             f"{name}=1/2")
+        expr = sp.nsimplify(value)
+    else:
+        expr = sp.sympify(value, strict=True)
+    if expr.is_number and (not expr.is_real or not expr.is_finite or expr < 0):
         raise ValueError(
             f"{name}={value} must be a real number >= 0 (a depth exponent: weights or steps of "
             f"size L^-{name}); give e.g. {name}=1/2"
@@ -76,8 +91,11 @@ class Rough:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "beta", _exponent("beta", self.beta))
-        var = sp.sympify(self.variance)
-        if var.is_number and not var > 0:
+        var = (parse_expression(self.variance, variables={"d": d}, functions={},
+                                what="variance", expected="an entry variance",
+                                fix="give a positive expression in the width d, e.g. 1/d or 2/d")
+               if isinstance(self.variance, str) else sp.sympify(self.variance, strict=True))
+        if (var.is_number and not (var.is_finite and var > 0)) or var.is_positive is False:
             raise ValueError(f"variance={self.variance} must be > 0; the default is 1/d")
         object.__setattr__(self, "variance", var)
 

@@ -1,31 +1,30 @@
-"""Compare two run ledgers: which regimes' verdicts changed.
+"""Compare two run ledgers: which regimes' outcomes changed.
 
-Each ledger is reduced to one :class:`~verify.report.RegimeOutcome` per regime (``verified``,
-``failed`` or ``inconclusive``, with the claim and control tallies; see
-:func:`verify.report.regime_outcomes`). A regime is **flagged** when its verdict differs
-between the baseline and the current ledger, including a regime present in only one of them
-(``absent`` on the other side). Changed tallies under an unchanged verdict (another number
-of examples, one more inconclusive control) are reported but not flagged.
+Each ledger is reduced to one :class:`~verify.render.outcomes.RegimeOutcome` per regime
+(``verified`` / ``failed`` / ``inconclusive``, or ``confirmed`` / ``refuted`` / ``inconclusive``
+for conjectures, with claim and control tallies over the counted examples; shrink steps are
+folded). A regime is **flagged** when its outcome word differs between the baseline and the
+current ledger, including a regime present in only one of them (``absent`` on the other
+side). Changed tallies under an unchanged word are reported but not flagged.
 
 ``resnet-limits compare BASELINE CURRENT`` prints the table and exits with status 0 when no
-verdict changed, 1 when some did (as ``diff`` does), 2 on bad input.
+outcome changed, 1 when some did (as ``diff`` does), 2 on bad input.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from verify.ledger import Ledger, load_ledger
-from verify.report import Example, RegimeOutcome, examples_from_ledger, regime_outcomes
+from verify.render.outcomes import RegimeOutcome, outcomes
 
 __all__ = [
     "ABSENT",
     "RegimeChange",
-    "compare_examples",
     "compare_ledgers",
+    "compare_outcomes",
     "comparison_rows",
     "format_comparison",
 ]
@@ -43,15 +42,15 @@ class RegimeChange:
 
     @property
     def before_verdict(self) -> str:
-        return self.before.verdict if self.before is not None else ABSENT
+        return self.before.word if self.before is not None else ABSENT
 
     @property
     def after_verdict(self) -> str:
-        return self.after.verdict if self.after is not None else ABSENT
+        return self.after.word if self.after is not None else ABSENT
 
     @property
     def changed(self) -> bool:
-        """The flag: the regime's verdict differs (absent on one side counts as a change)."""
+        """The flag: the outcome word differs (absent on one side counts as a change)."""
         return self.before_verdict != self.after_verdict
 
     @property
@@ -62,34 +61,31 @@ class RegimeChange:
         if self.after is None:
             return "regime missing from the current run"
         if self.changed:
-            return f"verdict changed: {self.before_verdict} -> {self.after_verdict}"
+            return f"outcome changed: {self.before_verdict} -> {self.after_verdict}"
         if (self.before.claims, self.before.controls) != (self.after.claims, self.after.controls):
-            return "same verdict, tallies changed"
+            return "same outcome, tallies changed"
         return ""
 
 
-def compare_examples(before: Iterable[Example], after: Iterable[Example]) -> list[RegimeChange]:
-    """Per regime (current order first, then regimes only in the baseline)."""
-    b = regime_outcomes(before)
-    a = regime_outcomes(after)
-    names = list(a) + [n for n in b if n not in a]
-    return [RegimeChange(n, b.get(n), a.get(n)) for n in names]
+def compare_outcomes(before: Sequence[RegimeOutcome],
+                     after: Sequence[RegimeOutcome]) -> list[RegimeChange]:
+    """Per regime, sorted by name (regimes of either side)."""
+    b = {o.regime: o for o in before}
+    a = {o.regime: o for o in after}
+    return [RegimeChange(n, b.get(n), a.get(n)) for n in sorted(set(a) | set(b))]
 
 
-def _load(ledger: Ledger | str | os.PathLike[str]) -> tuple[Ledger, str]:
+def _outcomes(ledger: Ledger | str | os.PathLike[str]) -> list[RegimeOutcome]:
     led = ledger if isinstance(ledger, Ledger) else load_ledger(ledger)
-    return led, (Path(led.sources[0]).name if led.sources else "ledger")
+    return outcomes(led.records, led.events, led.state)
 
 
 def compare_ledgers(
     baseline: Ledger | str | os.PathLike[str], current: Ledger | str | os.PathLike[str]
 ) -> list[RegimeChange]:
-    """Load (if paths) and compare two ledgers. Raises :class:`verify.ledger.LedgerError` or
-    :class:`verify.report.ReportError` for unreadable or malformed ledgers."""
-    base, base_name = _load(baseline)
-    cur, cur_name = _load(current)
-    return compare_examples(examples_from_ledger(base, base_name),
-                            examples_from_ledger(cur, cur_name))
+    """Load (if paths) and compare two ledgers. Raises :class:`verify.ledger.LedgerError`
+    for unreadable, other-schema or corrupt ledgers."""
+    return compare_outcomes(_outcomes(baseline), _outcomes(current))
 
 
 def comparison_rows(changes: Sequence[RegimeChange]) -> tuple[list[str], list[list[str]]]:
@@ -113,5 +109,5 @@ def format_comparison(changes: Sequence[RegimeChange], baseline: str = "baseline
         lines.append(f"{mark} {c.regime:<{width}}  {c.before_verdict:<12}  "
                      f"{c.after_verdict:<12}  {c.note}".rstrip())
     n = sum(c.changed for c in changes)
-    lines.append(f"{n} regime(s) changed verdict" + (" (flagged with !)" if n else ""))
+    lines.append(f"{n} regime(s) changed outcome" + (" (flagged with !)" if n else ""))
     return "\n".join(lines)

@@ -1,146 +1,160 @@
-"""Operating characteristics of the claim checks: false-alarm rate and power.
+"""False alarms and power of every claim check, measured over many seeded instances.
 
-For each regime, ``n_seeds`` instances are drawn (activation cycling through the family,
-parameters uniform on the typical domain, width 2..5, a seed, bias alternating off/on where
-the regime allows both), each checked twice on the same
-budget: the true claim (a false alarm is any verdict other than consistent; inconclusive
-counts against it) and its generic negative control from :func:`verify.claims.control` (power
-is the fraction judged inconsistent). Every instance derives from (base seed, regime, index),
-so a run replays exactly::
+For each claim id (``R5/strong``, ``R5/weak``, ``R1/grad-weight``, ...) ``n_seeds`` instances
+are drawn by the SAME rules as the property tests (:func:`verify.strategies.draw_instance`,
+here with a numpy generator seeded by (base seed, index, claim id): reproducible and
+independent of the order and the number of workers), each checked with its twins on one
+simulation (:func:`verify.check.check`). A claim record that is not ``consistent`` is a false
+alarm (inconclusive counts: the run would fail); a control record that is not
+``inconsistent`` is a miss. Targets: false alarms <= 2% and power >= 95% per claim and control.
 
-    python -m verify.power --profile ci --seeds 50 [--regime R5 ...] [--out power.json]
-
-Targets (issue 4): false alarms <= 2%, power >= 95% on the ci budget.
+    python -m verify.power --profile ci --seeds 50 [--claim R5/weak ...] [--workers 2]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import zlib
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
-from typing import TextIO
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from verify.profiles import get_profile
+__all__ = ["Tally", "claim_ids", "draw", "measure", "main"]
 
-WIDTHS = (2, 5)
-
-
-@dataclass(frozen=True)
-class Instance:
-    regime: str
-    index: int
-    sigma: str
-    parameters: dict[str, float]
-    width: int
-    seed: int
-    bias: bool | None = None
+MAX_FALSE_ALARM = 0.02
+MIN_POWER = 0.95
 
 
-def draw_instances(regime_name: str, n_seeds: int, base_seed: int = 0) -> list[Instance]:
-    """The instances of one regime, reproducible from (base_seed, regime name, index)."""
+@dataclass
+class Tally:
+    """Counts for one (claim id, role): n judged, n missed (not the expected verdict)."""
+
+    claim: str
+    role: str
+    n: int = 0
+    missed: int = 0
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def measure(self) -> str:
+        return "false alarms" if self.role == "claim" else "power"
+
+    @property
+    def rate(self) -> float:
+        if self.n == 0:
+            return float("nan")
+        return self.missed / self.n if self.role == "claim" else 1 - self.missed / self.n
+
+    @property
+    def ok(self) -> bool:
+        return self.n > 0 and (self.rate <= MAX_FALSE_ALARM if self.role == "claim"
+                               else self.rate >= MIN_POWER)
+
+
+def claim_ids(selected: list[str] | None = None) -> list[str]:
+    """Every registered claim id, or the selected ones (``R5`` selects all of R5's)."""
+    from theory.regimes import registry
+
+    ids = [r.claim_id(c) for r in registry().values() for c in r.claims]
+    if not selected:
+        return ids
+    chosen = [i for i in ids if i in selected or i.split("/")[0] in selected]
+    unknown = [s for s in selected if s not in ids and s not in {i.split("/")[0] for i in ids}]
+    if unknown:
+        raise ValueError(f"unknown claims {unknown}; known: {', '.join(ids)}")
+    return chosen
+
+
+def draw(claim_id: str, index: int, profile: str, base_seed: int = 0):
+    """Instance ``index`` of the study of ``claim_id``: (regime, claim, instance, seed)."""
     from theory.regimes import get
+    from verify.claim_tests import NUMERIC_RANDOM_ACTIVATIONS
+    from verify.strategies import RandomPicker, draw_instance
 
+    regime_name, _, quantity = claim_id.rpartition("/")
     regime = get(regime_name)
-    out = []
-    for i in range(n_seeds):
-        rng = np.random.default_rng([base_seed, zlib.crc32(regime_name.encode()), i])
-        params = {name: round(float(rng.uniform(*dom.typical)), 3)
-                  for name, dom in regime.parameters.items()}
-        out.append(Instance(regime_name, i, regime.activations[i % len(regime.activations)],
-                            params, int(rng.integers(WIDTHS[0], WIDTHS[1] + 1)),
-                            int(rng.integers(0, 2**31 - 1)),
-                            bool(i % 2) if regime.bias_optional else None))
-    return out
+    claim = regime.get_claim(quantity)
+    rng = np.random.default_rng([20_251_201, base_seed, index, zlib.crc32(claim_id.encode())])
+    instance = draw_instance(RandomPicker(rng), regime, claim,
+                             include_random=profile in NUMERIC_RANDOM_ACTIVATIONS)
+    return regime, claim, instance, int(rng.integers(0, 2**31 - 1))
 
 
-def _run(args: tuple[Instance, str]) -> dict:
+def _run(task: tuple[str, int, str, int]) -> list[dict[str, Any]]:
     import torch
 
+    from verify.check import check
+    from verify.profiles import get_profile
+
     torch.set_num_threads(1)
-    from theory.regimes import get
-    from verify.claims import check_claim, control
-
-    inst, profile = args
-    regime, budget = get(inst.regime), get_profile(profile).budget
-    claim = check_claim(regime, inst.sigma, inst.parameters, width=inst.width, seed=inst.seed,
-                        budget=budget, bias=inst.bias)
-    wrong, transform, label = control(regime, inst.sigma, inst.parameters)
-    ctrl = check_claim(regime, inst.sigma, inst.parameters, width=inst.width, seed=inst.seed,
-                       budget=budget, claimed_rate=wrong, transform=transform, bias=inst.bias)
-    return {**asdict(inst), "claim": claim.verdict.status, "claim_estimate": claim.verdict.estimate,
-            "control": ctrl.verdict.status, "control_label": label}
+    claim_id, index, profile, base_seed = task
+    _, claim, instance, seed = draw(claim_id, index, profile, base_seed)
+    records = check(instance, claim, get_profile(profile).budget, seed=seed, profile=profile)
+    return [{"claim": r.claim, "role": r.role, "met": r.met, "status": r.verdict["status"],
+             "estimate": r.verdict.get("estimate"), "column": (r.table or {}).get("column"),
+             "instance": instance.describe(), "seed": seed} for r in records]
 
 
-def measure(regimes: list[str], n_seeds: int, profile: str = "ci", base_seed: int = 0,
-            workers: int | None = None, log: TextIO | None = None) -> dict[str, dict]:
-    """Per regime: false-alarm rate, power, counts and the failing instances."""
-    tasks = [(inst, profile) for name in regimes for inst in draw_instances(name, n_seeds,
-                                                                             base_seed)]
-    workers = workers or max(1, min(os.cpu_count() or 1, 8))
-    rows = []
-    with ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(_run, task) for task in tasks]
-        for done, future in enumerate(as_completed(futures), 1):
-            row = future.result()
-            rows.append(row)
-            if log is not None:  # one line per instance as it finishes: nothing lost
-                log.write(json.dumps(row, default=float) + "\n")
-                log.flush()
-            print(f"[{done}/{len(tasks)}] {row['regime']} {row['sigma']} claim={row['claim']} "
-                  f"control={row['control']}", file=sys.stderr, flush=True)
-    summary: dict[str, dict] = {}
-    for name in regimes:
-        mine = [r for r in rows if r["regime"] == name]
-        alarms = [r for r in mine if r["claim"] != "consistent"]
-        missed = [r for r in mine if r["control"] != "inconsistent"]
-        summary[name] = {
-            "n": len(mine),
-            "false_alarm_rate": len(alarms) / len(mine),
-            "power": 1 - len(missed) / len(mine),
-            "false_alarms": alarms,
-            "missed_controls": missed,
-        }
-    return summary
+def measure(ids: list[str], n_seeds: int, profile: str = "ci", base_seed: int = 0,
+            workers: int = 1) -> dict[tuple[str, str], Tally]:
+    """Tallies per (claim id, role) over ``n_seeds`` instances of each claim."""
+    tasks = [(cid, i, profile, base_seed) for cid in ids for i in range(n_seeds)]
+    tallies: dict[tuple[str, str], Tally] = {}
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_run, tasks, chunksize=1))
+    else:
+        results = [_run(t) for t in tasks]
+    for rows in results:
+        seen: dict[tuple[str, str], bool] = defaultdict(lambda: True)
+        for row in rows:  # one instance counts once per role (all its columns must be met)
+            seen[(row["claim"], row["role"])] &= row["met"]
+        for key, met in seen.items():
+            tally = tallies.setdefault(key, Tally(*key))
+            tally.n += 1
+            if not met:
+                tally.missed += 1
+                tally.misses.append(next(r for r in rows if (r["claim"], r["role"]) == key
+                                         and not r["met"]))
+    return tallies
 
 
 def main(argv: list[str] | None = None) -> int:
-    from theory.regimes import registry
-
     parser = argparse.ArgumentParser(prog="python -m verify.power", description=__doc__)
-    parser.add_argument("--regime", action="append", default=[])
+    parser.add_argument("--profile", default="ci", choices=("dev", "ci", "thorough"))
     parser.add_argument("--seeds", type=int, default=50)
-    parser.add_argument("--profile", default="ci")
     parser.add_argument("--base-seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--out", default=None, help="write the full result as JSON")
+    parser.add_argument("--claim", action="append", default=[], metavar="ID",
+                        help="a claim id (R5/weak) or a regime (R5); repeatable; default all")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--json", metavar="PATH", help="also write the tallies as JSON")
     args = parser.parse_args(argv)
-    names = args.regime or list(registry())
-    log = open(args.out + ".jsonl", "a", encoding="utf-8") if args.out else None
     try:
-        result = measure(names, args.seeds, args.profile, args.base_seed, args.workers, log)
-    finally:
-        if log is not None:
-            log.close()
-    print(f"{'regime':<10} {'n':>4} {'false alarms':>13} {'power':>7}")
-    for name, s in result.items():
-        print(f"{name:<10} {s['n']:>4} {s['false_alarm_rate']:>13.1%} {s['power']:>7.1%}")
-        for r in s["false_alarms"]:
-            print(f"    false alarm: {r['sigma']} {r['parameters']} d={r['width']} "
-                  f"seed={r['seed']} -> {r['claim']} (estimate {r['claim_estimate']:.3f})")
-        for r in s["missed_controls"]:
-            print(f"    missed control ({r['control_label']}): {r['sigma']} {r['parameters']} "
-                  f"d={r['width']} seed={r['seed']} -> {r['control']}")
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=1, default=float)
-    return 0
+        ids = claim_ids(args.claim)
+    except ValueError as exc:
+        print(f"verify.power: error: {exc}", file=sys.stderr)
+        return 2
+    tallies = measure(ids, args.seeds, args.profile, args.base_seed, args.workers)
+    print(f"{'claim':<18} {'role':<22} {'n':>4} {'measure':<13} {'rate':>6}  target")
+    for (cid, role), t in sorted(tallies.items()):
+        target = f"<= {MAX_FALSE_ALARM:.0%}" if role == "claim" else f">= {MIN_POWER:.0%}"
+        flag = "" if t.ok else "   <-- MISSED TARGET"
+        print(f"{cid:<18} {role:<22} {t.n:>4} {t.measure:<13} {t.rate:>6.1%}  {target}{flag}")
+        for miss in t.misses[:3] if not t.ok else []:
+            print(f"    {miss['instance']} seed={miss['seed']} {miss['status']} "
+                  f"est={miss['estimate']}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump([{"claim": t.claim, "role": t.role, "n": t.n, "missed": t.missed,
+                        "rate": t.rate, "ok": t.ok, "misses": t.misses}
+                       for t in tallies.values()], fh, indent=1)
+    return 0 if all(t.ok for t in tallies.values()) else 1
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -26,7 +26,7 @@ import contextlib
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, settings
@@ -82,6 +82,19 @@ class Budget:
     max_width: float
     dtype: str
     confidence: float = 0.95
+    tolerance_floor: float = 0.03
+    tolerance_relative: float = 0.2
+    ladders: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    samples_factor: Mapping[str, int] = field(default_factory=dict)
+
+    def tolerance_for(self, predicted: float) -> float:
+        """The model tolerance for a predicted rate p: ``min(tolerance, floor + relative |p|)``.
+
+        It scales with the prediction, so that a rate twice the true one is told apart when
+        the true rate is small (an absolute 0.1 judged a claim of 0.16 consistent with a fitted
+        0.072 [0.069, 0.075]); the cap keeps today's band for large rates."""
+        return min(self.tolerance, self.tolerance_floor + self.tolerance_relative * abs(
+            float(predicted)))
 
     def __post_init__(self) -> None:
         d = self.depths
@@ -126,6 +139,10 @@ class Budget:
             "max_width": self.max_width,
             "dtype": self.dtype,
             "confidence": self.confidence,
+            "tolerance_floor": self.tolerance_floor,
+            "tolerance_relative": self.tolerance_relative,
+            "ladders": {k: list(v) for k, v in self.ladders.items()},
+            "samples_factor": dict(self.samples_factor),
         }
 
 
@@ -165,6 +182,8 @@ PROFILES: Mapping[str, Profile] = {
             tolerance=0.1,
             max_width=0.6,
             dtype="float32",
+            ladders={"weak": (4, 8, 16)},
+            samples_factor={"law": 16, "weak": 128},
         ),
         max_examples=5,
         derandomize=False,
@@ -181,6 +200,8 @@ PROFILES: Mapping[str, Profile] = {
             tolerance=0.1,
             max_width=0.5,
             dtype="float64",
+            ladders={"weak": (4, 8, 16)},
+            samples_factor={"law": 8, "weak": 64},
         ),
         max_examples=10,
         derandomize=True,
@@ -197,6 +218,10 @@ PROFILES: Mapping[str, Profile] = {
             tolerance=0.05,
             max_width=0.25,
             dtype="float64",
+            tolerance_floor=0.02,
+            tolerance_relative=0.1,
+            ladders={"weak": (4, 8, 16, 32)},
+            samples_factor={"law": 4, "weak": 32},
         ),
         max_examples=100,
         derandomize=False,

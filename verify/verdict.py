@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from verify.rates import RateFit
@@ -94,6 +94,7 @@ class Verdict:
     summary: str = ""
     table: str = ""
     overflow: bool = False
+    statistics: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -151,6 +152,7 @@ class Verdict:
             summary=str(data.get("summary", "")),
             table=str(data.get("table", "")),
             overflow=bool(data.get("overflow", False)),
+            statistics={str(k): float(v) for k, v in (data.get("statistics") or {}).items()},
         )
 
 
@@ -388,8 +390,11 @@ def judge_law(differences: Mapping[str, Any] | Any, *, level: float = 0.01) -> V
     half = float(stats.t.ppf(1 - level / 2, first.size - 1)) * se
     status: Status = "consistent" if p_adjusted >= level else "inconsistent"
     tests = ", ".join(f"{k}: p={v:.3g}" for k, v in p_values.items())
-    advice = ("none" if status == "consistent" else
+    advice = (f"the moments agree ({tests}; Bonferroni p = {p_adjusted:.3g} >= {level})"
+              if status == "consistent" else
               f"the claimed limit law has the wrong moments ({tests}; Bonferroni p = "
               f"{p_adjusted:.3g} < {level})")
     return Verdict(status, "law", 0.0, 0.0, 2 * half, mean, mean - half, mean + half, n, advice,
-                   summary=f"paired signed-rank tests on f(h_L) - f(H_1) ({tests}), n = {n}")
+                   summary=f"paired signed-rank tests on f(h_L) - f(H_1) ({tests}), n = {n}",
+                   statistics={**{f"p[{k}]": v for k, v in p_values.items()},
+                               "p_bonferroni": p_adjusted, "level": level})

@@ -46,7 +46,14 @@ def test_r2_rates_depend_on_the_first_nonlinear_order():
     assert tanh.kind == soft.kind == "linear-ode"
     assert tanh.drift == a and soft.drift == a / 2
     assert tanh.rate("sup").value == sp.Min(1, 2 * beta)
-    assert soft.rate("sup").value == sp.Min(1, beta)
+    # on beta in (0, 1) min(1, beta) = beta; on a wider domain the Euler order 1 can limit
+    assert soft.rate("sup").value == beta
+    wide = {"domain": {beta: sp.Interval.open(0, 2)}}
+    soft_wide = derive_limit(
+        "I", "softplus_centered", Scaling(1 - beta, inner=WeightLaw.smooth_path(beta), **wide)
+    )
+    assert soft_wide.rate("sup").value == sp.Min(1, beta)
+    assert soft_wide.rate("sup").kind == "sharp"
 
 
 def test_r3_identity_exponents():

@@ -6,6 +6,7 @@ import textwrap
 import pytest
 import sympy as sp
 
+from theory.claims import Claim, Growth, Rate
 from theory.regime import Domain, Regime
 from theory.regimes import RegimeFileError, get, registry
 from theory.scaling import Scaling, WeightLaw
@@ -23,7 +24,11 @@ def test_claimed_kind_matches_derivation_for_every_activation(name):
     for sigma in regime.activations:
         limit = regime.limit(sigma)
         assert limit.kind == regime.claimed_kind, (name, sigma, limit.summary())
-        assert limit.rate(regime.metric) is not None
+        for claim in regime.claims:
+            if sigma in regime.family(claim):
+                instance = regime.at(sigma=sigma, width=regime.widths[0], **{
+                    k: sum(d.typical) / 2 for k, d in regime.parameters.items()})
+                assert instance.predicted(claim) is not None
 
 
 def test_instance_values_are_checked_against_domains():
@@ -31,6 +36,10 @@ def test_instance_values_are_checked_against_domains():
     assert r2.limit("tanh", beta=0.25).rate("sup").value == sp.Rational(1, 2)
     with pytest.raises(ValueError, match="outside its valid domain"):
         r2.limit("tanh", beta=1.5)
+    with pytest.raises(ValueError, match="outside its valid domain"):
+        r2.at(sigma="tanh", width=3, beta=1.5)
+    with pytest.raises(ValueError, match="widths"):
+        r2.at(sigma="tanh", width=1, beta=0.2)
 
 
 def test_unknown_regime_lists_known_names():
@@ -48,7 +57,50 @@ def test_regime_missing_parameter_domain_is_rejected():
     with pytest.raises(ValueError, match="need a Domain"):
         Regime(name="X", claim="c", source="s", status="derived", block="I",
                activations=("tanh",), scaling=Scaling(1 - beta, inner=WeightLaw.smooth_path(beta)),
-               claimed_kind="linear-ode", metric="sup")
+               claimed_kind="linear-ode", claims=(Claim(quantity="sup"),))
+
+
+def test_claims_are_values_with_stable_ids_and_concrete_predictions():
+    r5 = get("R5")
+    assert [r5.claim_id(c) for c in r5.claims] == ["R5/strong", "R5/weak", "R5/grad-input",
+                                                    "R5/grad-weight"]
+    instance = r5.at(sigma="silu", width=3)
+    assert float(instance.predicted(r5.get_claim("weak")).exponent) == 1.0
+    assert float(instance.predicted(r5.get_claim("strong")).exponent) == 0.5
+    r4 = get("R4")
+    growth = r4.at(sigma="relu", width=3, alpha=0.2).predicted(r4.get_claim("growth"))
+    assert isinstance(growth, Growth) and growth.exponent == pytest.approx(0.3)
+
+
+def test_a_claimed_exponent_is_parsed_safely_with_parameter_names():
+    beta = sp.Symbol("beta", positive=True)
+    regime = Regime(name="X", claim="c", source="s", status="conjecture", block="I",
+                    activations=("tanh",), scaling=Scaling(1 - beta,
+                                                           inner=WeightLaw.smooth_path(beta)),
+                    parameters={"beta": Domain(valid=(0, 1), typical=(0.1, 0.4))},
+                    claimed_kind="linear-ode",
+                    claims=(Claim(quantity="sup", predicts=Rate(exponent="Min(1, 2*beta)")),))
+    assert regime.parse_exponent("Min(1, 2*beta)") == sp.Min(1, 2 * beta)
+    pred = regime.at(sigma="tanh", width=2, beta=0.2).predicted(regime.claims[0])
+    assert pred.exponent == pytest.approx(0.4)
+    with pytest.raises(ValueError):
+        Regime(name="Y", claim="c", source="s", status="conjecture", block="I",
+               activations=("tanh",), scaling=Scaling(1, inner=WeightLaw.smooth_path(0)),
+               claimed_kind="neural-ode",
+               claims=(Claim(quantity="sup", predicts=Rate(exponent="__import__('os')")),))
+
+
+def test_duplicate_quantities_and_unknown_domains_are_refused():
+    law = WeightLaw.smooth_path(0)
+    with pytest.raises(ValueError, match="same quantity"):
+        Regime(name="Z", claim="c", source="s", status="derived", block="I",
+               activations=("tanh",), scaling=Scaling(1, inner=law), claimed_kind="neural-ode",
+               claims=(Claim(quantity="sup"), Claim(quantity="sup")))
+    with pytest.raises(ValueError, match="unknown parameters"):
+        Regime(name="Z", claim="c", source="s", status="derived", block="I",
+               activations=("tanh",), scaling=Scaling(1, inner=law), claimed_kind="neural-ode",
+               claims=(Claim(quantity="sup", domains={"beta": Domain(valid=(0, 1),
+                                                                       typical=(0, 1))}),))
 
 
 def test_malformed_regime_file_is_reported_with_its_name(tmp_path, monkeypatch):

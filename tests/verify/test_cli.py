@@ -60,17 +60,38 @@ def _cli(*args: str, cwd) -> subprocess.CompletedProcess:
 def test_verify_runs_the_claim_tests_and_writes_the_ledger(tmp_path):
     ledger = tmp_path / "runs" / "l.json"
     done = _cli("verify", "--profile", "ci", "--regime", "R3-smooth", "--ledger", str(ledger),
-                "--", "-k", "test_claim_is_consistent", "-p", "no:cacheprovider", cwd=tmp_path)
+                "--json", "--", "-p", "no:cacheprovider", cwd=tmp_path)
     out = done.stdout
     assert "resnet-limits verification (ci profile)" in out, done.stderr[-3000:]  # summary
     assert f"render it: resnet-limits report {ledger}" in out
-    records = load_ledger(ledger).records
-    assert len(records) == 10 and {r["regime"] for r in records} == {"R3-smooth"}
-    assert all(r["profile"] == "ci" and r["role"] == "claim" for r in records)
-    n_ok = sum(r["verdict"]["status"] == "consistent" for r in records)
-    assert re.search(rf"^R3-smooth +claims: consistent={n_ok}\b", out, re.M)
-    # the exit status is pytest's: 0 exactly when every example was consistent
-    assert done.returncode == (0 if n_ok == 10 else 1), out[-3000:]
+    loaded = load_ledger(ledger)
+    records = loaded.records
+    assert loaded.state.complete and {r["claim"] for r in records} == {"R3-smooth/identity"}
+    claims = [r for r in records if r["role"] == "claim"]
+    assert len(claims) == 10 and all(r["profile"] == "ci" for r in records)
+    n_ok = sum(r["verdict"]["status"] == "consistent" for r in claims)
+    word = "verified" if done.returncode == 0 else "failed"
+    assert re.search(rf"^R3-smooth +{word}\b", out, re.M), out[-2000:]
+    summary = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    assert [r["regime"] for r in summary["regimes"]] == ["R3-smooth"]
+    # the exit status is pytest's: 0 exactly when every example met its expectation
+    assert done.returncode == (0 if n_ok == 10 and all(
+        r["verdict"]["status"] == "inconsistent" for r in records if r["role"] != "claim")
+        else 1), out[-3000:]
+
+
+def test_check_replays_one_example_exactly(tmp_path):
+    args = ("check", "R3-iid/identity", "--sigma", "tanh", "--width", "3", "--seed", "5",
+            "--set", "alpha=0.8", "--profile", "ci", "--json")
+    first, second = _cli(*args, cwd=tmp_path), _cli(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert [r["role"] for r in rows] == ["claim", "control:rate-x2"]
+    assert rows[0]["prediction"]["exponent"] == pytest.approx(0.3)
+    assert first.stdout == second.stdout
+    bad = _cli("check", "R3-iid/identity", "--sigma", "tanh", "--width", "3", "--seed", "5",
+               "--set", "alpha=nope", cwd=tmp_path)
+    assert bad.returncode == 2 and "--set" in bad.stderr and bad.stderr.count("\n") == 1
 
 
 def test_verify_exit_code_is_pytests(tmp_path):
@@ -95,7 +116,7 @@ def test_help_lists_every_subcommand(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("regimes", "derive", "verify", "report", "compare", "map"):
+    for command in ("regimes", "derive", "check", "verify", "report", "compare", "map", "runs"):
         assert command in out
 
 
@@ -123,10 +144,10 @@ def test_the_same_verify_command_twice_gives_the_same_verdicts(tmp_path):
     for i in (1, 2):
         ledger = tmp_path / f"l{i}.json"
         done = _cli("verify", "--profile", "ci", "--regime", "R7", "--ledger", str(ledger),
-                    "--", "-k", "test_claim_is_consistent or test_negative_control",
-                    "-p", "no:cacheprovider", cwd=tmp_path)
+                    "--", "-p", "no:cacheprovider", cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-3000:]
-        runs.append(sorted((r["node_id"], r["seed"], json.dumps(r["parameters"], sort_keys=True),
-                            r["role"], r["verdict"]["status"], r["verdict"]["estimate"])
+        runs.append(sorted((r["node_id"], r["attempt"], r["seed"],
+                            json.dumps(r["instance"], sort_keys=True), r["role"],
+                            r["verdict"]["status"], r["verdict"]["estimate"])
                            for r in load_ledger(ledger).records))
     assert len(runs[0]) == 20 and runs[0] == runs[1]

@@ -1,7 +1,15 @@
 """R1: the classical neural-ODE limit."""
 
+from theory.claims import Claim
 from theory.regime import Regime
 from theory.scaling import Scaling, WeightLaw
+
+GRADIENT_FAMILY = ("tanh", "gelu", "silu")
+GRADIENT_NOTE = (
+    "Backward claims leave out ReLU: sigma' jumps, so at coarse times where some a_i(t) is "
+    "within O(1/L) of 0 the rescaled weight gradient is off by O(1); its sup-over-times error"
+    " is heavy-tailed (inconclusive in 2 of 6 ci runs)."
+)
 
 REGIME = Regime(
     name="R1",
@@ -14,5 +22,10 @@ REGIME = Regime(
     scaling=Scaling(1, inner=WeightLaw.smooth_path(0), bias=True),
     random_activations="smooth",
     claimed_kind="neural-ode",
-    metric="sup",
+    claims=(
+        Claim(quantity="sup"),
+        Claim(quantity="grad-input", activations=GRADIENT_FAMILY, notes=GRADIENT_NOTE),
+        Claim(quantity="grad-weight", activations=GRADIENT_FAMILY, controls=("scaling+1/2",),
+              notes=GRADIENT_NOTE),
+    ),
 )

@@ -2,10 +2,21 @@
 
 import sympy as sp
 
+from theory.claims import Claim
 from theory.regime import Domain, Regime
 from theory.scaling import Scaling, WeightLaw
 
 beta = sp.Symbol("beta", positive=True)
+
+GRADIENT_DOMAINS = {"beta": Domain(valid=(0, 1), typical=(0.6, 0.8), open_low=True,
+                                   open_high=True)}
+GRADIENT_NOTE = (
+    "Backward claims are drawn with beta in [0.6, 0.8]: for 2 beta < 1 (tanh, sin) the "
+    "gradient error is a smooth function of L^(-2 beta) whose second-order term is comparable"
+    " to the first on 16..256 (sin, beta = 0.3: running orders 0.38, 0.42, 0.47, 0.50, 0.53 "
+    "at L = 16..256 towards 0.6; gelu at beta = 0.2 fitted 0.12..0.17 against 0.2); these "
+    "need the thorough ladder."
+)
 
 REGIME = Regime(
     name="R2",
@@ -21,7 +32,12 @@ REGIME = Regime(
                                open_high=True)},
     random_activations="smooth",
     claimed_kind="linear-ode",
-    metric="sup",
+    claims=(
+        Claim(quantity="sup", controls=("neural-ode",)),
+        Claim(quantity="grad-input", domains=GRADIENT_DOMAINS, notes=GRADIENT_NOTE),
+        Claim(quantity="grad-weight", domains=GRADIENT_DOMAINS, controls=("scaling+1/2",),
+              notes=GRADIENT_NOTE),
+    ),
     notes="sigmoid(x) - 1/2 (s3/s1 = -1/2, four times smaller than tanh's) is left out of the "
     "family: at depths <= 256 its L^-2beta term is still below the Euler term, the fitted "
     "rate at beta = 0.25 was 0.64 against 0.5 (pre-asymptotic); it needs the thorough "

@@ -2,6 +2,7 @@
 
 import sympy as sp
 
+from theory.claims import Claim
 from theory.regime import Domain, Regime
 from theory.scaling import Scaling, WeightLaw
 
@@ -19,5 +20,5 @@ REGIME = Regime(
     parameters={"alpha": Domain(valid=(0.5, 2), typical=(0.7, 1.2), open_low=True)},
     random_activations="smooth",
     claimed_kind="identity",
-    metric="identity",
+    claims=(Claim(quantity="identity"),),
 )

@@ -2,6 +2,7 @@
 
 import sympy as sp
 
+from theory.claims import Claim
 from theory.regime import Domain, Regime
 from theory.scaling import Scaling, WeightLaw
 
@@ -23,7 +24,7 @@ REGIME = Regime(
     },
     random_activations="smooth",
     claimed_kind="identity",
-    metric="identity",
+    claims=(Claim(quantity="identity"),),
     notes="parametrised by the excess alpha: residual exponent 1 + alpha - beta, so that "
     "alpha_residual + beta = 1 + alpha > 1 on the whole domain; predicted rate = alpha.",
 )

@@ -2,6 +2,7 @@
 
 import sympy as sp
 
+from theory.claims import Claim, SameLaw
 from theory.regime import Regime
 from theory.scaling import Scaling, WeightLaw
 
@@ -17,5 +18,5 @@ REGIME = Regime(
     activations=("relu", "tanh"),
     scaling=Scaling(sp.Rational(1, 2), inner=WeightLaw.iid(), outer=WeightLaw.iid()),
     claimed_kind="sde",
-    metric="law",
+    claims=(Claim(quantity="law", predicts=SameLaw(), controls=("noise-x2",)),),
 )

@@ -2,6 +2,7 @@
 
 import sympy as sp
 
+from theory.claims import Claim
 from theory.regime import Regime
 from theory.scaling import Scaling, WeightLaw
 
@@ -16,5 +17,5 @@ REGIME = Regime(
     scaling=Scaling(sp.Rational(1, 2), outer=WeightLaw.iid()),
     random_activations="smooth",
     claimed_kind="sde",
-    metric="strong",
+    claims=(Claim(quantity="strong"),),
 )

@@ -2,6 +2,7 @@
 
 import sympy as sp
 
+from theory.claims import Claim
 from theory.regime import Regime
 from theory.scaling import Scaling, WeightLaw
 
@@ -16,5 +17,5 @@ REGIME = Regime(
     activations=("relu",),
     scaling=Scaling(sp.Rational(1, 2), inner=WeightLaw.brownian(drift=False)),
     claimed_kind="drift-ode",
-    metric="strong",
+    claims=(Claim(quantity="strong"),),
 )

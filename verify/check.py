@@ -1,0 +1,203 @@
+"""The one orchestrator: instance -> prediction -> simulate -> fit -> judge -> records.
+
+:func:`check` verifies one :class:`theory.claims.Claim` of a regime on one concrete
+:class:`theory.regime.Instance` and, on the same simulation (same seed, same coupled noise),
+each of its wrong twins (:mod:`verify.controls`). It returns one :class:`verify.record.Record`
+per judged column and role: a claim record must be ``consistent``, a control record
+``inconsistent``.
+
+The prediction chooses the fit and the judge (:func:`judge_prediction`):
+
+- :class:`Rate` -> paired-bootstrap power fit of the column's mean against depth
+  (:func:`verify.rates.fit_rate`), judged sharp / at least / at most with a tolerance that
+  scales with the rate (:meth:`verify.profiles.Budget.tolerance_for`); an overflowed
+  simulation cannot converge (inconsistent). A claim that cannot be told apart from its
+  ``rate-x2`` twin at this budget is inconclusive, never consistent.
+- :class:`Growth` -> the slope of log |h_L| against log L must reach the claimed exponent
+  (overflow counts as growth).
+- :class:`SameLaw` -> paired signed-rank tests of f(h_L) - f(H_1) at the deepest depth.
+
+For theorems and derived regimes the derivation must give the claimed kind (otherwise the
+record is inconclusive and says so); a conjecture is simulated against its own claims whatever
+the derivation says, and the record shows the derivation's disagreement beside the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from theory.claims import Claim, Growth, Prediction, Quantity, SameLaw
+from theory.regime import Instance, RegimeError
+from verify.controls import Twin, controls_for
+from verify.measure import Table, measure
+from verify.profiles import Budget
+from verify.rates import fit_rate
+from verify.record import Record
+from verify.verdict import Verdict, judge, judge_diverged, judge_growth, judge_law
+
+__all__ = ["check", "describe_prediction", "judge_prediction"]
+
+_LIMIT_KINDS = ("neural-ode", "linear-ode", "ode", "drift-ode", "sde", "fbsde")
+
+
+def describe_prediction(pred: Prediction, quantity: str) -> dict[str, Any]:
+    """The prediction as the ledger stores it (numbers and a short text)."""
+    if isinstance(pred, SameLaw):
+        return {"kind": "law", "exponent": None, "bound": None,
+                "text": f"{quantity}: same law ({', '.join(pred.test_functions)}; level "
+                        f"{pred.level:g})"}
+    p = float(pred.exponent)
+    if isinstance(pred, Growth):
+        return {"kind": "growth", "exponent": p, "bound": "at-least",
+                "text": f"|h_L| grows at least like L^{p:.4g}"}
+    rel = {"sharp": "=", "at-least": ">=", "at-most": "<="}[pred.bound.value]
+    return {"kind": "rate", "exponent": p, "bound": pred.bound.value,
+            "text": f"{quantity} rate {rel} {p:.4g}"}
+
+
+def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
+    out = verdict.to_dict()
+    out["message"] = verdict.message()
+    return out
+
+
+def _inconclusive(reason: str) -> Verdict:
+    nan = float("nan")
+    return Verdict("inconclusive", "sharp", nan, 0.0, nan, nan, nan, nan, 0, reason)
+
+
+def _fit_kwargs(budget: Budget, depths) -> dict[str, Any]:
+    """The budget's fit settings, the window capped at the ladder (weak claims have their own
+    shorter ladder)."""
+    return {**budget.fit_kwargs(), "window": min(budget.window, len(depths))}
+
+
+def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget, *,
+                     seed: int) -> tuple[dict | None, Verdict]:
+    """Fit ``column`` of ``table`` as ``pred`` requires and judge it: (fit dict, verdict)."""
+    if isinstance(pred, SameLaw):
+        laws = {name[4:]: np.asarray(v, dtype=float)[-1] for name, v in table.columns.items()
+                if name.startswith("law:")}
+        return None, judge_law(laws, level=pred.level)
+    values = np.asarray(table.columns[column], dtype=float)
+    overflow = bool(np.asarray(table.overflow).any()) or not np.isfinite(values).all()
+    depths = np.asarray(table.at)
+    p = float(pred.exponent)
+    tau = budget.tolerance_for(p)
+    if isinstance(pred, Growth):
+        if overflow:
+            verdict = judge_growth(None, overflow=True)
+            return None, replace(verdict, predicted=p)
+        fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths))
+        verdict = judge_growth(fit, min_slope=max(0.0, p - tau), tolerance=0.0)
+        return fit.to_dict(), replace(verdict, predicted=p, tolerance=tau)
+    if overflow:
+        return None, judge_diverged(p, n_samples=table.n_samples, tolerance=tau,
+                                    max_width=budget.max_width)
+    fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths))
+    kind = {"sharp": "sharp", "at-least": "at_least", "at-most": "at_most"}[pred.bound.value]
+    return fit.to_dict(), judge(fit, p, kind=kind, tolerance=tau, max_width=budget.max_width)
+
+
+def _columns(claim: Claim, pred: Prediction) -> list[str]:
+    if claim.quantity is Quantity.WEAK:
+        return [f"weak:{f}" for f in claim.test_functions]
+    if isinstance(pred, SameLaw):
+        return ["law"]
+    return [claim.quantity.value]
+
+
+def _derivation(instance: Instance) -> dict[str, Any]:
+    regime = instance.regime
+    try:
+        derived = instance.derived
+    except (ValueError, NotImplementedError) as exc:
+        return {"kind": "error", "claimed_kind": regime.claimed_kind, "agrees": False,
+                "reason": f"derivation failed: {exc}"}
+    agrees = derived.kind == regime.claimed_kind
+    reason = "" if agrees else (f"the derivation gives {derived.kind}; the regime claims "
+                                f"{regime.claimed_kind}" + (f" ({'; '.join(derived.notes)})"
+                                                            if derived.notes else ""))
+    return {"kind": derived.kind, "claimed_kind": regime.claimed_kind, "agrees": agrees,
+            "reason": reason}
+
+
+def _needs_limit(claim: Claim) -> bool:
+    return claim.quantity not in (Quantity.IDENTITY, Quantity.GROWTH)
+
+
+def check(instance: Instance, claim: Claim, budget: Budget, *, seed: int, profile: str = "",
+          controls: bool = True) -> list[Record]:
+    """Judge ``claim`` (and, with ``controls``, its twins) on ``instance``; see the module doc."""
+    regime = instance.regime
+    derivation = _derivation(instance)
+    base = dict(claim=regime.claim_id(claim), regime=regime.name,
+                quantity=claim.quantity.value, status=regime.status,
+                instance=instance.to_dict(), seed=int(seed), derivation=derivation,
+                profile=profile)
+
+    def refuse(reason: str) -> list[Record]:
+        return [Record(role="claim", prediction={"kind": "none", "exponent": None, "bound": None,
+                                                 "text": "-"},
+                       verdict=_verdict_dict(_inconclusive(reason)), **base)]
+
+    if regime.status != "conjecture" and not derivation["agrees"]:
+        return refuse(f"{regime.name} is {regime.status} but {derivation['reason']}: the "
+                      "regime's family or domains are wrong")
+    try:
+        pred = instance.predicted(claim)
+        limit = instance.limit
+    except (RegimeError, ValueError, KeyError) as exc:
+        return refuse(f"no prediction: {exc}")
+    if _needs_limit(claim) and limit.kind not in _LIMIT_KINDS:
+        return refuse(f"{claim.quantity.value} needs a limit to compare against, but the "
+                      f"limit here is {limit.kind}; a conjecture names its limit with "
+                      "limit_scaling=...")
+    twins = controls_for(claim, instance, pred) if controls else []
+    variants = tuple(sorted({t.variant for t in twins if t.variant}))
+    try:
+        table = measure(instance, claim, limit, budget, seed, variants=variants)
+    except (NotImplementedError, ValueError) as exc:
+        return refuse(f"cannot simulate: {type(exc).__name__}: {exc}")
+    records: list[Record] = []
+    rate_twins = [t for t in twins if t.name == "rate-x2"]
+    for column in _columns(claim, pred):
+        fit, verdict = judge_prediction(pred, table, column, budget, seed=seed)
+        for twin in rate_twins:  # resolution: the claim must beat its twin on the same fit
+            _, twin_verdict = judge_prediction(twin.prediction, table, column, budget,
+                                               seed=seed)
+            if verdict.status == "consistent" and twin_verdict.status != "inconsistent":
+                verdict = replace(verdict, status="inconclusive", advice=(
+                    f"cannot tell the claim {describe_prediction(pred, column)['text']} from "
+                    f"its twin {describe_prediction(twin.prediction, column)['text']} at this "
+                    f"budget: raise samples M or deepen the ladder ({verdict.advice})"))
+        records.append(Record(role="claim", prediction=describe_prediction(pred, column),
+                              table=table.summary(column), fit=fit,
+                              verdict=_verdict_dict(verdict), **base))
+    for twin in twins:
+        records += _check_twin(twin, instance, claim, pred, table, budget, seed, base)
+    return records
+
+
+def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, table: Table,
+                budget: Budget, seed: int, base: dict) -> list[Record]:
+    role = f"control:{twin.name}"
+    if twin.limit is not None:
+        try:
+            table = measure(instance, claim, twin.limit, budget, seed)
+        except (NotImplementedError, ValueError) as exc:
+            return [Record(role=role, prediction=describe_prediction(twin.prediction,
+                                                                     claim.quantity.value),
+                           verdict=_verdict_dict(_inconclusive(f"cannot simulate: {exc}")),
+                           **base)]
+    columns = [twin.column] if twin.column else _columns(claim, twin.prediction)
+    out = []
+    for column in columns:
+        fit, verdict = judge_prediction(twin.prediction, table, column, budget, seed=seed)
+        out.append(Record(role=role, prediction=describe_prediction(twin.prediction, column),
+                          table=table.summary(column), fit=fit,
+                          verdict=_verdict_dict(verdict), **base))
+    return out

@@ -1,0 +1,122 @@
+"""Wrong twins: negative controls of the same shape as a claim, which the same budget must reject.
+
+A control is named in a regime file (``Claim(..., controls=("drop-ito",))``) or is the generic
+twin of the claim's prediction (:data:`GENERIC`). :data:`CONTROLS` maps each name to a function
+``(instance, prediction) -> Twin | None`` (None: not applicable to this instance, e.g. dropping
+an Ito drift that is zero). A :class:`Twin` changes what is claimed (a prediction), what it is
+compared against (a limit), or which column of the same simulation is judged (a variant):
+
+==================  =========================================================================
+``rate-x2``         a rate p + max(p, 0.4): twice as fast, and at least 0.4 faster
+``no-growth``       an explosion claim replaced by convergence to the identity at rate 1/4
+``noise-x2``        a law claim against the limit with its noise covariance doubled
+``drop-ito``        the diffusive limit (or its first variation) without the Ito correction
+``neural-ode``      the neural ODE sigma(Abar H + bbar) where the linearised one holds (R2)
+``scaling+1/2``     weight gradients scaled by L^(alpha + 1/2) instead of L^alpha
+==================  =========================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from theory.claims import Growth, Prediction, Quantity, Rate, SameLaw
+from theory.limits import Limit, a
+from theory.regime import Instance
+
+__all__ = ["CONTROLS", "GENERIC", "Twin", "controls_for", "drop_ito", "rate_twin"]
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A wrong claim of the same shape: ``prediction`` judged on ``column`` of the simulation
+    against ``limit`` (None: the claim's own limit and column)."""
+
+    name: str
+    prediction: Prediction
+    limit: Limit | None = None
+    column: str | None = None
+    variant: str | None = None  # a variant the measurement must add (gradient twins)
+
+
+def rate_twin(p: float) -> float:
+    """The rate of the ``rate-x2`` twin: twice as fast, and at least 0.4 faster."""
+    return p + max(p, 0.4)
+
+
+def drop_ito(limit: Limit) -> Limit:
+    """The diffusive limit without its Ito correction (what a neural-ODE view predicts)."""
+    return replace(limit, drift=sp.simplify(limit.drift - limit.ito_correction),
+                   ito_correction=sp.Integer(0))
+
+
+def _rate_x2(instance: Instance, pred: Prediction) -> Twin | None:
+    if not isinstance(pred, Rate):
+        return None
+    return Twin("rate-x2", Rate(exponent=rate_twin(float(pred.exponent)), bound=pred.bound))
+
+
+def _no_growth(instance: Instance, pred: Prediction) -> Twin | None:
+    if not isinstance(pred, Growth):
+        return None
+    return Twin("no-growth", Rate(exponent=0.25), column="identity")
+
+
+def _noise_x2(instance: Instance, pred: Prediction) -> Twin | None:
+    if not isinstance(pred, SameLaw):
+        return None
+    limit = instance.limit
+    return Twin("noise-x2", pred, limit=replace(limit, noise_row=2 * limit.noise_row))
+
+
+def _drop_ito(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    limit = instance.limit
+    if sp.simplify(limit.ito_correction) == 0:
+        return None
+    if quantity in (Quantity.GRAD_INPUT, Quantity.GRAD_WEIGHT):
+        return Twin("drop-ito", pred, column=f"{quantity.value}:no-ito", variant="no-ito")
+    return Twin("drop-ito", pred, limit=drop_ito(limit))
+
+
+def _neural_ode(instance: Instance, pred: Prediction) -> Twin | None:
+    limit = instance.limit
+    return Twin("neural-ode", pred, limit=replace(limit, drift=limit.activation(a),
+                                                  kind="neural-ode"))
+
+
+def _scaling(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    if quantity is not Quantity.GRAD_WEIGHT:
+        return None
+    return Twin("scaling+1/2", pred, column="grad-weight:scaling", variant="scaling")
+
+
+CONTROLS: dict[str, Callable[..., Twin | None]] = {
+    "rate-x2": lambda inst, pred, q: _rate_x2(inst, pred),
+    "no-growth": lambda inst, pred, q: _no_growth(inst, pred),
+    "noise-x2": lambda inst, pred, q: _noise_x2(inst, pred),
+    "drop-ito": _drop_ito,
+    "neural-ode": lambda inst, pred, q: _neural_ode(inst, pred),
+    "scaling+1/2": _scaling,
+}
+"""name -> (instance, concrete prediction, quantity) -> Twin, or None where not applicable."""
+
+GENERIC = {Rate: "rate-x2", Growth: "no-growth", SameLaw: "noise-x2"}
+"""The twin every claim gets from the type of its prediction."""
+
+
+def controls_for(claim, instance: Instance, pred: Prediction) -> list[Twin]:
+    """The twins of ``claim`` at ``instance``: the generic one, then the claim's named ones
+    (each once), leaving out those that do not apply to this instance."""
+    names = [GENERIC[type(pred)], *[n for n in claim.controls if n != GENERIC[type(pred)]]]
+    twins = []
+    for name in names:
+        build = CONTROLS.get(name)
+        if build is None:
+            raise ValueError(f"control {name!r} is unknown; known: {sorted(CONTROLS)}")
+        twin = build(instance, pred, claim.quantity)
+        if twin is not None:
+            twins.append(twin)
+    return twins
