@@ -22,6 +22,13 @@ def _imported(module: str) -> set[str]:
         ("theory.limits", {"numerics", "verify", "torch"}),
         ("theory.regimes", {"numerics", "verify"}),
         ("numerics", {"verify"}),
+        # the pure statistics and the record type: numpy/scipy only
+        ("verify.rates", {"numerics", "theory", "torch"}),
+        ("verify.verdict", {"numerics", "theory", "torch"}),
+        ("verify.record", {"numerics", "theory", "torch"}),
+        # rendering reads records only
+        ("verify.render", {"numerics", "torch"}),
+        ("verify.outcomes", {"numerics", "theory", "torch"}),
     ],
 )
 def test_layers_import_only_downwards(module, forbidden):

@@ -156,9 +156,12 @@ class Activation:
         return sp.simplify(self.expr.subs(x, -x) + self.expr) == 0
 
     def describe(self) -> str:
-        """One line: name, formula, smoothness, first coefficients, m, homogeneity."""
+        """One line: name, formula, smoothness, first coefficients (simplified: mish's
+        s1 = tanh(log 2) prints as 3/5), m, homogeneity."""
+        from theory.limits import tidy  # theory.limits imports this module
+
         coeffs = ", ".join(
-            f"s{n}={r}" if sp.simplify(l_ - r) == 0 else f"s{n}=({l_}|{r})"
+            f"s{n}={tidy(r)}" if sp.simplify(l_ - r) == 0 else f"s{n}=({tidy(l_)}|{tidy(r)})"
             for n, (l_, r) in enumerate(self.taylor[:4])
         )
         smooth = "C^inf" if self.smoothness == sp.oo else f"C^{self.smoothness}"

@@ -91,3 +91,9 @@ def test_bad_activations_are_rejected_with_the_reason(spec, match):
 def test_every_library_activation_is_zero_at_zero():
     for name in LIBRARY:
         assert activation(name).s0 == 0, name
+
+
+def test_printed_coefficients_are_simplified():
+    """mish's slope at 0 is tanh(log 2) = 3/5: printed as 3/5, not as tanh(log(2))."""
+    text = activation("x*tanh(log(1 + exp(x)))").describe()
+    assert "s1=3/5" in text and "tanh(log(2))" not in text
