@@ -49,7 +49,7 @@ def _exponent(value: Any, name: str) -> sp.Expr | str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float | sp.Basic):
-        return sp.nsimplify(value) if isinstance(value, float) else sp.sympify(value)
+        return sp.nsimplify(value) if isinstance(value, float) else sp.sympify(value, strict=True)
     raise TypeError(f"{name}={value!r} must be a number, a sympy expression, text or None")
 
 

@@ -293,7 +293,7 @@ class Instance:
             if derived.kind == "at_least" and isinstance(pred, Rate):
                 bound = Bound.AT_LEAST  # a derived lower bound is never judged as sharp
         subs = {self.regime.symbol(k): sp.nsimplify(v) for k, v in self.values.items()}
-        value = sp.sympify(expr).subs(subs)
+        value = sp.sympify(expr, strict=True).subs(subs)
         if value.free_symbols:
             raise RegimeError(f"{self.regime.claim_id(claim)}: exponent {expr} keeps symbols "
                               f"{sorted(map(str, value.free_symbols))} at {self.describe()}")
@@ -325,5 +325,5 @@ def _substitute(scaling: Scaling, subs: dict) -> Scaling:
         rough = Rough(w.rough.beta.subs(subs), w.rough.variance) if w.rough is not None else None
         return WeightLaw(smooth, rough)
 
-    return Scaling(sp.sympify(scaling.alpha).subs(subs), law(scaling.inner), law(scaling.outer),
-                   scaling.bias)
+    return Scaling(sp.sympify(scaling.alpha, strict=True).subs(subs), law(scaling.inner),
+                   law(scaling.outer), scaling.bias)
