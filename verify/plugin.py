@@ -24,7 +24,9 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ _LEDGER = pytest.StashKey[Path]()
 _ATTEMPTS = pytest.StashKey[dict]()
 _LOADED = pytest.StashKey[bool]()
 _CURRENT = pytest.StashKey[str]()
+_SIGINT = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,8 +89,51 @@ def pytest_configure(config: pytest.Config) -> None:
                                                  f"{stamp}-{name}.json")
         os.environ[LEDGER_ENV] = str(path.resolve())  # xdist workers inherit it
     config.stash[_LEDGER] = path
+    config.stash[_SIGINT] = {"seen": False, "previous": None}
     if _wanted(config):
         _activate(config)
+        if not _is_worker(config):
+            _watch_interrupts(config)
+
+
+def _watch_interrupts(config: pytest.Config) -> None:
+    """Remember every Ctrl-C, so that none is lost.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread happens to be; inside a
+    garbage-collector callback (Hypothesis installs one) it is printed as "unraisable" and
+    swallowed, and the run went on to finish as if complete. The handler records the signal
+    before raising; :func:`pytest_runtest_protocol` raises again at the next test boundary
+    if the first one was swallowed, and :func:`pytest_sessionfinish` calls the run interrupted
+    whatever exit status pytest ends with."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return  # someone else (a debugger, an embedding program) owns Ctrl-C
+    seen = config.stash[_SIGINT]
+
+    def handler(signum, frame):
+        seen["seen"] = True
+        raise KeyboardInterrupt
+
+    seen["previous"] = signal.signal(signal.SIGINT, handler)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    seen = config.stash.get(_SIGINT, None)
+    if seen and seen["previous"] is not None:
+        signal.signal(signal.SIGINT, seen["previous"])
+        seen["previous"] = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """A Ctrl-C that reached the handler but was swallowed on its way up stops the run here,
+    at the end of the test it arrived in."""
+    result = yield
+    seen = item.config.stash.get(_SIGINT, None)
+    if seen and seen["seen"]:
+        raise KeyboardInterrupt
+    return result
 
 
 def _wanted(config: pytest.Config) -> bool:
@@ -292,6 +338,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # no claim test was collected: the plugin stayed inert
     state = {int(pytest.ExitCode.INTERRUPTED): "interrupted",
              int(pytest.ExitCode.INTERNAL_ERROR): "crashed"}.get(int(exitstatus), "complete")
+    if config.stash[_SIGINT]["seen"]:
+        state = "interrupted"  # whatever status pytest ends with after a Ctrl-C
     reason = {"interrupted": "interrupted (Ctrl-C or a stop request)",
               "crashed": "pytest internal error"}.get(state, "")
     writer.event("finish", state=state, reason=reason, exitstatus=int(exitstatus))

@@ -59,10 +59,11 @@ def test_ctrl_c_gives_an_incomplete_ledger_that_keeps_every_record(tmp_path, aft
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     out, _ = proc.communicate(timeout=120)
     loaded = load_ledger(ledger)
-    # "interrupted"; or "missing" when pytest's own Ctrl-C reporting crashes (a pytest bug seen
-    # in CI: tb_lineno None) and the session ends with another status: incomplete either way
+    # "interrupted" even where the KeyboardInterrupt itself was swallowed (seen in CI: inside
+    # Hypothesis' gc callback) or pytest's own Ctrl-C reporting crashed: the plugin's handler
+    # remembers the signal
     assert not loaded.state.complete, out[-2000:]
-    assert loaded.state.reason in ("interrupted", "missing"), out[-2000:]
+    assert loaded.state.reason == "interrupted", out[-2000:]
     assert len(loaded.records) >= seen
     assert loaded.state.missing_regimes or loaded.state.missing_nodes
     assert "INCOMPLETE" in out
