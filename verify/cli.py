@@ -11,6 +11,9 @@
                                                list runs with their state; recover; prune
     resnet-limits map [--out PNG] [--alphas 0:1.3:70] [--hursts 0.05:0.97:51] ...
                                                the regime map heatmap (BENCHMARKS B2)
+    resnet-limits power [--claim ID ...] [--seeds N] [--profile P] [--ledger PATH]
+                        [--executor inline|process:N|dask-local:N] [--scheduler ADDRESS]
+                                               false alarms and power (a resumable sweep)
 
 Bad input (unknown regime, unparsable activation, malformed exponents, unreadable or
 other-schema ledger) prints one line on stderr, writes nothing and exits with status 2.
@@ -408,6 +411,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_power(args: argparse.Namespace) -> int:
+    from verify.power import run_cli
+
+    return run_cli(args, _runs_dir())
+
+
 def _version() -> str:
     """The installed distribution's version (``unknown`` when not installed)."""
     from importlib import metadata
@@ -533,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no per-row progress lines")
     _time_limit_option(p)
     p.set_defaults(func=_cmd_map)
+
+    from verify.power import add_arguments as power_arguments
+
+    p = sub.add_parser("power", help="false alarms and power of the claim checks: a sweep "
+                                     "over seeded instances, resumable from its ledger")
+    power_arguments(p)
+    p.set_defaults(func=_cmd_power)
     return parser
 
 
