@@ -43,8 +43,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -461,12 +461,15 @@ def _atomic_write_json(path: Path, doc: Mapping[str, Any]) -> None:
     _fsync_dir(path.parent)
 
 
-def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False) -> Path:
+def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False,
+                    select: Callable[[Ledger], list[dict[str, Any]]] | None = None) -> Path:
     """Merge every partial file of ``path`` into the final JSON ledger, then remove them.
 
     Events are kept and the state is computed from them, so a run without a finish event
     (killed) or with an ``interrupted``/``crashed`` one stays incomplete. ``recovered=True``
-    marks a ledger merged after the fact (``resnet-limits runs recover``).
+    marks a ledger merged after the fact (``resnet-limits runs recover``). ``select`` picks
+    the records the final file keeps from the merged ledger (default: all); a sweep drops the
+    records of attempts that never got their outcome event (:mod:`verify.sweep_ledger`).
 
     Write order: temporary file, fsync, ``os.replace``, fsync of the folder, and only then the
     partials are deleted, so a crash at any point leaves either the partials or the final file
@@ -475,6 +478,9 @@ def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False) ->
     final = Path(path)
     paths = partial_paths(final)
     ledger = _merge_partials(paths, final)
+    if select is not None:
+        kept = list(select(ledger))
+        ledger = replace(ledger, records=tuple(kept), state=run_state(ledger.events, kept))
     doc = ledger.to_dict()
     doc["finalized"] = _utc_now()
     doc["recovered"] = bool(recovered)

@@ -241,22 +241,38 @@ def _inline(pending: Sequence[Task], store: Store | None, bar: Progress) -> Iter
 def _pooled(pending: Sequence[Task], pool: Pool, store: Store | None, bar: Progress,
             retries: int) -> Iterator[Done]:
     """Submit up to ``pool.window`` tasks at a time; resubmit those whose worker was lost,
-    rebuilding a broken pool where ``pool`` can."""
+    rebuilding a broken pool where ``pool`` can (the tasks still running on it go back to
+    the queue without counting as lost: only a task whose own future failed counts)."""
     queue = deque(pending)
-    window = pool.window
     lost: Counter[str] = Counter()
     running: dict[Future, tuple[Task, float]] = {}
 
-    def fill() -> None:
-        while queue and (window is None or len(running) < window):
-            task = queue.popleft()
-            running[pool.executor.submit(run_task, task)] = (task, time.perf_counter())
+    def fill() -> bool:
+        """Submit while the window allows; True when the executor turned out broken."""
+        while queue and (pool.window is None or len(running) < pool.window):
+            try:
+                future = pool.executor.submit(run_task, queue[0])
+            except BrokenExecutor:
+                return True
+            running[future] = (queue.popleft(), time.perf_counter())
+        return False
 
-    fill()
+    broken = False
     try:
-        while running:
+        while queue or running:
+            if broken:
+                if not pool.can_rebuild:
+                    raise SweepError("the executor broke (a worker process died) and was "
+                                     "given by the caller, so the sweep cannot rebuild it; "
+                                     "pass a spec such as 'process:2' instead, or rerun: "
+                                     f"{_resume_hint(store)}")
+                queue.extendleft(t for t, _ in reversed(list(running.values())))
+                running.clear()
+                pool.rebuild()
+            broken = fill()
+            if broken and not running:
+                continue
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            broken = False
             for future in sorted(done, key=lambda f: running[f][0].id):
                 task, start = running.pop(future)
                 try:
@@ -278,16 +294,6 @@ def _pooled(pending: Sequence[Task], pool: Pool, store: Store | None, bar: Progr
                     store.put(task, result)
                 bar.step()
                 yield Done(task, result, wall_s=time.perf_counter() - start)
-            if broken:
-                if not pool.can_rebuild:
-                    raise SweepError("the executor broke (a worker process died) and was "
-                                     "given by the caller, so the sweep cannot rebuild it; "
-                                     "pass a spec such as 'process:2' instead, or rerun: "
-                                     f"{_resume_hint(store)}")
-                queue.extendleft(t for t, _ in reversed(list(running.values())))
-                running.clear()
-                pool.rebuild()
-            fill()
     finally:
         for future in running:
             future.cancel()

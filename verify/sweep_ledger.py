@@ -34,6 +34,7 @@ from verify.ledger import (
     LedgerError,
     LedgerWriter,
     ensure_writable,
+    finalize_ledger,
     load_ledger,
     partial_paths,
 )
@@ -60,6 +61,14 @@ def finished_tasks(ledger: Ledger) -> tuple[dict[str, list[dict[str, Any]]], dic
         if final.get(node) == attempt:
             records[node].append(rec)
     return records, attempts
+
+
+def _counted(ledger: Ledger) -> list[dict[str, Any]]:
+    """The records of finished tasks' final attempts, in ledger order (what a final sweep
+    ledger keeps)."""
+    done, _ = finished_tasks(ledger)
+    keep = {id(r) for recs in done.values() for r in recs}
+    return [r for r in ledger.records if id(r) in keep]
 
 
 def _session(path: Path) -> int:
@@ -148,8 +157,7 @@ class LedgerStore:
 
     def _reopen(self, ledger: Ledger) -> None:
         """Turn the final ledger back into one partial file (see the module doc)."""
-        done, _ = finished_tasks(ledger)
-        kept = [r for recs in done.values() for r in recs]
+        kept = _counted(ledger)
         session = max((_session(p) for p in partial_paths(self.path)), default=0) + 1
         target = self.path.with_name(f"{self.path.stem}.sweep-{session:06d}.partial.jsonl")
         header = {"type": "header", "schema_version": ledger.schema_version,
@@ -190,5 +198,6 @@ class LedgerStore:
             return
         self._writer.event("finish", state=state, reason=reason,
                            exitstatus=0 if state == "complete" else 1)
-        self._writer.finalize()
+        self._writer.close()
         self._writer = None
+        finalize_ledger(self.path, select=_counted)
