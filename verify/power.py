@@ -38,7 +38,7 @@ from verify.record import Record
 from verify.sweep import Task
 
 __all__ = ["Tally", "add_arguments", "claim_ids", "draw", "main", "measure", "power_tasks",
-           "run_cli", "run_task", "tally"]
+           "print_table", "run_cli", "run_task", "tally"]
 
 MAX_FALSE_ALARM = 0.02
 MIN_POWER = 0.95
@@ -223,6 +223,7 @@ def run_cli(args: argparse.Namespace, runs_dir: Path) -> int:
     import datetime as _dt
 
     from verify.executors import ExecutorSpec
+    from verify.ledger import ensure_writable
     from verify.progress import Progress
     from verify.sweep import SweepError, sweep
     from verify.sweep_ledger import LedgerStore
@@ -235,6 +236,7 @@ def run_cli(args: argparse.Namespace, runs_dir: Path) -> int:
     else:
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         ledger = runs_dir / f"{stamp}-power-{args.profile}.json"
+    ensure_writable(ledger)  # a bad path is a usage error before any work
     store = LedgerStore(ledger, profile=args.profile,
                         regime_of=lambda t: str(t.kwargs["claim"]).rpartition("/")[0])
     say = sys.stderr

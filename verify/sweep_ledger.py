@@ -6,7 +6,7 @@ every record met its expectation, else ``failed``) names the attempt that counts
 (``final_attempt``). A task is finished exactly when it has an outcome event; its records are
 those of that attempt. So a sweep killed between a task's records and its outcome loses only
 that task: it is computed again under the next attempt number, and the stray records are
-never counted.
+never counted (:func:`finished_tasks`) and left out of the final ledger.
 
 Every session appends to its own partial file ``<stem>.sweep-NNNNNN.partial.jsonl`` (a killed
 session's torn last line is never appended to); the events of a session are a ``plan`` (every

@@ -330,3 +330,26 @@ def test_same_power_records_inline_on_processes_and_on_dask(dask_cluster) -> Non
     dask = by_task(sweep(tasks, executor=ExecutorSpec.parse(
         None, scheduler=dask_cluster.scheduler_address)))
     assert inline == pool == dask and sum(map(len, inline.values())) >= 8
+
+
+# --- results that are not records -------------------------------------------------------------
+
+def test_a_json_lines_store_resumes_rows_and_ignores_a_torn_line(tmp_path) -> None:
+    from verify.sweep_store import JsonLinesStore, StoreError
+
+    counter, rows = tmp_path / "count", tmp_path / "rows.jsonl"
+    tasks = probes(4, counter=str(counter))
+    def encode(records):
+        return [r.to_json() for r in records]
+
+    with contextlib.closing(sweep(tasks, store=JsonLinesStore(rows, encode=encode))) as run:
+        first = [next(run) for _ in range(2)]
+    with open(rows, "a", encoding="utf-8") as fh:
+        fh.write('{"type": "result", "task": "torn')  # died while writing a line
+    store = JsonLinesStore(rows, encode=encode, decode=lambda rows: rows)
+    again = list(sweep(tasks, store=store))
+    assert store.resumed == 2 and counts(counter) == [1, 2, 3, 4]
+    assert [d.result for d in again[:2]] == [encode(d.result) for d in first]
+    assert len(rows.read_text().splitlines()) == 1 + 4
+    with pytest.raises(StoreError, match="not a sweep store"):
+        JsonLinesStore(counter.rename(tmp_path / "x.jsonl")).start(tasks)
