@@ -20,7 +20,9 @@ when a Dask executor is opened.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib.util
 import multiprocessing
 import re
 from collections.abc import Callable, Iterator
@@ -28,7 +30,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "ExecutorError", "ExecutorSpec", "Pool"]
+__all__ = ["KINDS", "ExecutorError", "ExecutorSpec", "Pool", "add_executor_arguments"]
 
 KINDS = ("inline", "process", "dask-local", "dask")
 MAX_WORKERS = 4096
@@ -116,6 +118,12 @@ class ExecutorSpec:
             return "inline"
         return f"dask:{self.address}" if self.kind == "dask" else f"{self.kind}:{self.workers}"
 
+    def require(self) -> None:
+        """Raise :class:`ExecutorError` now if this executor's optional package is missing
+        (before a sweep writes anything)."""
+        if self.kind in ("dask", "dask-local"):
+            _import_distributed(self)
+
     def _process_pool(self) -> Executor:
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
@@ -134,12 +142,25 @@ class ExecutorSpec:
             return
         with _dask_client(self) as client:
             if say is not None:
-                say(f"dask: {client.scheduler.address}, dashboard {client.dashboard_link}")
+                board = (f"dashboard {client.dashboard_link}" if importlib.util.find_spec(
+                    "bokeh") else "no dashboard (pip install bokeh for one)")
+                say(f"dask: scheduler {client.scheduler.address}, {board}")
             executor = client.get_executor(pure=False)
             try:
                 yield Pool(executor)
             finally:
                 executor.shutdown(wait=False)
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--executor SPEC`` and ``--scheduler ADDRESS`` for a sweep command; read them back
+    with ``ExecutorSpec.parse(args.executor, args.scheduler)``."""
+    parser.add_argument("--executor", default=None, metavar="SPEC",
+                        help="inline (default), process:N (N local processes) or "
+                             "dask-local:N (a local Dask cluster with its dashboard)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a running Dask scheduler, e.g. tcp://HOST:8786 (needs "
+                             "resnet-limits[dask]; the workers need resnet-limits)")
 
 
 def _import_distributed(spec: ExecutorSpec) -> Any:

@@ -172,6 +172,8 @@ def measure(ids: Sequence[str], n_seeds: int, profile: str = "ci", base_seed: in
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``resnet-limits power`` (and ``python -m verify.power``)."""
+    from verify.executors import add_executor_arguments
+
     parser.add_argument("--claim", action="append", default=[], metavar="ID",
                         help="a claim id (R5/weak) or a regime (R5); repeatable; default all")
     parser.add_argument("--seeds", type=int, default=50, help="instances per claim (50)")
@@ -179,12 +181,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="budget (default ci)")
     parser.add_argument("--base-seed", type=int, default=0,
                         help="another set of instances (default 0: the README's figures)")
-    parser.add_argument("--executor", default=None, metavar="SPEC",
-                        help="inline (default), process:N (N local processes) or "
-                             "dask-local:N (a local Dask cluster with its dashboard)")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="a running Dask scheduler, e.g. tcp://HOST:8786 (needs "
-                             "resnet-limits[dask]; the workers need resnet-limits)")
+    add_executor_arguments(parser)
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="the same as --executor process:N (kept for old scripts)")
     parser.add_argument("--ledger", metavar="PATH",
@@ -245,7 +242,8 @@ def run_cli(args: argparse.Namespace, runs_dir: Path) -> int:
     results: list[Sequence[Record]] = []
     start, computed = time.perf_counter(), 0
     try:
-        for done in sweep(tasks, executor=spec, store=store, progress=Progress(len(tasks))):
+        for done in sweep(tasks, executor=spec, store=store, progress=Progress(len(tasks)),
+                          announce=lambda line: print(line, file=say, flush=True)):
             results.append(done.result)
             computed += not done.cached
     except SweepError as exc:

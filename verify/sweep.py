@@ -36,7 +36,7 @@ import math
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -177,7 +177,8 @@ def _resume_hint(store: Store | None) -> str:
 
 def sweep(tasks: Iterable[Task], *, executor: Executor | ExecutorSpec | str | None = None,
           store: Store | None = None, retries: int = 2, progress: Progress | None = None,
-          max_in_flight: int | None = None) -> Iterator[Done]:
+          max_in_flight: int | None = None,
+          announce: Callable[[str], Any] | None = None) -> Iterator[Done]:
     """Run ``tasks`` (see the module doc) and yield a :class:`Done` for each.
 
     ``executor``: None or ``"inline"`` (this process), a ``concurrent.futures.Executor``
@@ -186,8 +187,12 @@ def sweep(tasks: Iterable[Task], *, executor: Executor | ExecutorSpec | str | No
     often a task that lost its worker is submitted again. ``progress``: a
     :class:`~verify.progress.Progress` (a bar on a terminal). ``max_in_flight``: most tasks
     submitted at once to a given executor (default: all; a spec sets its own).
+    ``announce``: gets one line from a spec that opens a Dask cluster (its dashboard).
     """
     todo = list(tasks)
+    if strays := [t for t in todo if not isinstance(t, Task)]:
+        raise TypeError(f"tasks must be verify.sweep.Task values; got {strays[0]!r}: build "
+                        "them with Task.of('package.module:function', name=value, ...)")
     ids = Counter(t.id for t in todo)
     if repeated := [t.label() for t in todo if ids[t.id] > 1]:
         raise ValueError(f"tasks {sorted(set(repeated))[:3]} appear more than once; equal "
@@ -195,6 +200,11 @@ def sweep(tasks: Iterable[Task], *, executor: Executor | ExecutorSpec | str | No
     if retries < 0:
         raise ValueError(f"retries={retries} must be >= 0")
     spec = ExecutorSpec.parse(executor) if isinstance(executor, str) else executor
+    if isinstance(spec, ExecutorSpec):
+        spec.require()
+    elif spec is not None and not isinstance(spec, Executor):
+        raise TypeError(f"executor={executor!r} is neither None, a spec such as 'process:2' "
+                        "nor a concurrent.futures.Executor")
     finished = dict(store.start(todo)) if store is not None else {}
     bar = progress if progress is not None else Progress(len(todo), enabled=False)
     state, reason = "crashed", "the sweep stopped on an internal error"
@@ -205,7 +215,7 @@ def sweep(tasks: Iterable[Task], *, executor: Executor | ExecutorSpec | str | No
                 yield Done(task, finished[task.id], cached=True)
         pending = [t for t in todo if t.id not in finished]
         if isinstance(spec, ExecutorSpec) and spec.kind != "inline" and pending:
-            with spec.open() as pool:
+            with spec.open(say=announce) as pool:
                 yield from _pooled(pending, pool, store, bar, retries)
         elif isinstance(spec, Executor) and pending:
             yield from _pooled(pending, Pool(spec, window=max_in_flight), store, bar, retries)

@@ -121,10 +121,12 @@ def test_bad_executor_specs_say_what_to_write(text, scheduler, match) -> None:
         ExecutorSpec.parse(text, scheduler)
 
 
-def test_dask_without_the_extra_names_the_extra(monkeypatch) -> None:
+def test_dask_without_the_extra_names_the_extra(monkeypatch, tmp_path) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    ledger = tmp_path / "run.json"
     with pytest.raises(ExecutorError, match=r"pip install 'resnet-limits\[dask\]'"):
-        list(sweep(probes(1), executor="dask-local:1"))
+        list(sweep(probes(1), executor="dask-local:1", store=LedgerStore(ledger, profile="ci")))
+    assert not list(tmp_path.iterdir())  # refused before the ledger was started
 
 
 def test_same_records_inline_on_a_process_pool_and_on_dask(tmp_path, dask_cluster) -> None:
