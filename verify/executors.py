@@ -24,7 +24,9 @@ import argparse
 import contextlib
 import importlib.util
 import multiprocessing
+import os
 import re
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -125,7 +127,8 @@ class ExecutorSpec:
             _import_distributed(self)
 
     def _process_pool(self) -> Executor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_quiet_on_ctrl_c)
 
     @contextlib.contextmanager
     def open(self, say: Callable[[str], Any] | None = None) -> Iterator[Pool]:
@@ -150,6 +153,17 @@ class ExecutorSpec:
                 yield Pool(executor)
             finally:
                 executor.shutdown(wait=False)
+
+
+def _exit_at_once(signum: int, frame: Any) -> None:
+    os._exit(128 + signum)
+
+
+def _quiet_on_ctrl_c() -> None:
+    """In a pool's worker process: Ctrl-C (which the terminal sends to every process of the
+    group) ends the worker at once and without a traceback. It holds nothing to save, because
+    the sweep stores each result in the parent, which handles the interrupt itself."""
+    signal.signal(signal.SIGINT, _exit_at_once)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
