@@ -41,6 +41,13 @@ def test_power_writes_a_ledger_prints_the_table_and_resumes(tmp_path, capsys) ->
     assert len(load_ledger(ledger).records) == 6
 
 
+def test_the_old_workers_option_still_works(tmp_path, capsys) -> None:
+    ledger = tmp_path / "p.json"
+    assert power_main(["--claim", "R4/growth", "--seeds", "1", "--workers", "1",
+                       "--ledger", str(ledger)]) == 0
+    assert "executor inline" in capsys.readouterr().err and load_ledger(ledger).complete
+
+
 def test_the_table_counts_an_instance_once_per_role() -> None:
     done = list(sweep(power_tasks(["R4/growth"], 2, "ci")))
     tallies = tally(d.result for d in done)

@@ -147,6 +147,14 @@ def test_same_records_inline_on_a_process_pool_and_on_dask(tmp_path, dask_cluste
     assert stored[0] == stored[1] and len(stored[0]) == 6
 
 
+def test_dask_local_starts_its_own_cluster_and_announces_it(probe_importable) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    lines: list[str] = []
+    got = by_task(sweep(probes(3), executor="dask-local:2", announce=lines.append))
+    assert got == by_task(sweep(probes(3)))
+    assert len(lines) == 1 and lines[0].startswith("dask: scheduler tcp://127.0.0.1:")
+
+
 # --- lost workers -----------------------------------------------------------------------------
 
 def test_a_dask_worker_killed_mid_task_loses_only_that_task(tmp_path, dask_cluster) -> None:
