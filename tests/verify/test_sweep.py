@@ -293,6 +293,38 @@ def test_stray_records_of_an_unfinished_attempt_never_count(tmp_path, monkeypatc
     assert [r["attempt"] for r in led.records if r["node_id"] == tasks[1].id] == [1]
 
 
+def test_partials_left_beside_a_final_ledger_are_not_counted_twice(tmp_path,
+                                                                  monkeypatch) -> None:
+    """finalize stopped after writing the final file, before removing the partials."""
+    import shutil
+
+    import verify.sweep_ledger as sweep_ledger
+
+    real = sweep_ledger.finalize_ledger
+
+    def finalize_then_crash(path, **kwargs):
+        saved = tmp_path / "saved"
+        saved.mkdir(exist_ok=True)
+        parts = list(Path(path).parent.glob("*.partial.jsonl"))
+        for p in parts:
+            shutil.copy(p, saved / p.name)
+        out = real(path, **kwargs)
+        for p in parts:
+            shutil.copy(saved / p.name, p)  # as if the removal never happened
+        return out
+
+    counter, ledger = tmp_path / "count", tmp_path / "run.json"
+    tasks = probes(4, counter=str(counter))
+    monkeypatch.setattr(sweep_ledger, "finalize_ledger", finalize_then_crash)
+    with contextlib.closing(sweep(tasks, store=LedgerStore(ledger, profile="ci"))) as run:
+        [next(run) for _ in range(2)]
+    monkeypatch.setattr(sweep_ledger, "finalize_ledger", real)
+    assert ledger.exists() and list(tmp_path.glob("*.partial.jsonl"))
+    list(sweep(tasks, store=LedgerStore(ledger, profile="ci")))
+    assert counts(counter) == [1, 2, 3, 4] and not list(tmp_path.glob("*.partial.jsonl"))
+    assert nodes_once(ledger) == {t.id: 1 for t in tasks} and load_ledger(ledger).complete
+
+
 def sweep_result(task: Task) -> list:
     return next(iter(sweep([task]))).result
 
