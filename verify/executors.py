@@ -190,8 +190,10 @@ def _import_distributed(spec: ExecutorSpec) -> Any:
 def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
     distributed = _import_distributed(spec)
     if spec.kind == "dask-local":
+        # the dashboard on its usual port where it can be shown (bokeh), else any free port
+        board = ":8787" if importlib.util.find_spec("bokeh") else ":0"
         with distributed.LocalCluster(n_workers=spec.workers, threads_per_worker=1,
-                                      processes=True) as cluster:
+                                      processes=True, dashboard_address=board) as cluster:
             with distributed.Client(cluster) as client:
                 yield client
         return

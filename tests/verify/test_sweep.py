@@ -44,7 +44,7 @@ def dask_cluster(probe_importable):
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed "
                                       "(pip install 'resnet-limits[dask]')")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         yield cluster
 
 
@@ -147,6 +147,7 @@ def test_same_records_inline_on_a_process_pool_and_on_dask(tmp_path, dask_cluste
     assert stored[0] == stored[1] and len(stored[0]) == 6
 
 
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")  # with bokeh
 def test_dask_local_starts_its_own_cluster_and_announces_it(probe_importable) -> None:
     pytest.importorskip("distributed", reason="the dask extra is not installed")
     lines: list[str] = []
@@ -169,6 +170,23 @@ def test_a_dask_worker_killed_mid_task_loses_only_that_task(tmp_path, dask_clust
     assert counts(counter) == [1, 2, 3, 3, 4, 5, 6]  # only the killed task ran twice
     assert nodes_once(ledger) == {t.id: 1 for t in tasks}
     assert load_ledger(ledger).complete
+
+
+def test_dask_giving_up_on_a_task_is_retried_then_reported(tmp_path, probe_importable) -> None:
+    """A task that kills every worker: Dask raises KilledWorker (here after one death), the
+    sweep submits it once more (retries=1), then stops naming it."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    import dask
+
+    counter = tmp_path / "count"
+    tasks = [Task.of(PROBE, value=1, counter=str(counter), crash="always")]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0") as cluster:
+        spec = ExecutorSpec.parse(None, scheduler=cluster.scheduler_address)
+        with pytest.raises(SweepError, match=r"lost its worker 2 times \(KilledWorker"):
+            list(sweep(tasks, executor=spec, retries=1))
+    assert counts(counter) == [1, 1]
 
 
 def test_a_process_pool_that_breaks_is_rebuilt(tmp_path) -> None:
