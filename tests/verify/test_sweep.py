@@ -138,13 +138,14 @@ def test_same_records_inline_on_a_process_pool_and_on_dask(tmp_path, dask_cluste
     assert inline == pool == dask and len(inline) == 6
     # and the ledgers hold the same records, whichever executor wrote them
     stored = []
-    for name, spec in (("a", "inline"), ("b", "process:2")):
+    on_dask = ExecutorSpec.parse(None, scheduler=dask_cluster.scheduler_address)
+    for name, spec in (("a", "inline"), ("b", "process:2"), ("c", on_dask)):
         list(sweep(tasks, executor=spec, store=LedgerStore(tmp_path / f"{name}.json",
                                                            profile="ci")))
         recs = load_ledger(tmp_path / f"{name}.json").records
         stored.append(sorted(json.dumps({k: v for k, v in r.items() if k != "worker"},
                                         sort_keys=True) for r in recs))
-    assert stored[0] == stored[1] and len(stored[0]) == 6
+    assert stored[0] == stored[1] == stored[2] and len(stored[0]) == 6
 
 
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")  # with bokeh
