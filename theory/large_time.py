@@ -187,7 +187,7 @@ class TurnpikePrediction:
 
 
 def turnpike_decay(singular_values: Sequence[float], *, h: float, lam: float, q: float,
-                   horizon: float, screen: TurnpikeScreen = TurnpikeScreen()) -> TurnpikePrediction:
+                   horizon: float, screen: TurnpikeScreen | None = None) -> TurnpikePrediction:
     """The LQR prediction from the singular values of B (all ``N d`` of them: a zero one is an
     uncontrolled direction), the step h, the weight lambda and the running-cost weight q on
     ``|x - y|^2`` (``beta / N`` for the cost of the module docstring).
@@ -202,5 +202,5 @@ def turnpike_decay(singular_values: Sequence[float], *, h: float, lam: float, q:
     sigma_min = min(values)
     factor = lqr_factor(sigma_min, h=h, lam=lam, q=q)
     rate = -math.log(factor) / h if factor < 1 else 0.0
-    admitted, reason = screen.admits(sigma_min, rate, horizon)
+    admitted, reason = (screen or TurnpikeScreen()).admits(sigma_min, rate, horizon)
     return TurnpikePrediction(factor, rate, -2 * rate, sigma_min, admitted, reason)

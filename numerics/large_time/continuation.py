@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from numerics.large_time.dynamics import Dynamics
 from numerics.large_time.problems import Objective, TeacherProblem
 from numerics.large_time.solver import Solve, levenberg_marquardt
 

@@ -14,12 +14,17 @@ problems are scaled to J = O(1)); a solve that stops otherwise says why and is r
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.func import jacfwd, jacrev
+
+with warnings.catch_warnings():  # jacfwd imports this lazily; in torch 2.13 it warns that
+    warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.script is deprecated
+    import torch._decomp.decompositions_for_jvp  # noqa: F401
 
 __all__ = ["Solve", "levenberg_marquardt"]
 

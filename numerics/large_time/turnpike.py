@@ -37,7 +37,7 @@ def control_jacobian(problem: TeacherProblem) -> Tensor:
 
 
 def predict(problem: TeacherProblem, *, h: float, lam: float, beta: float, horizon: float,
-            screen: TurnpikeScreen = TurnpikeScreen()) -> TurnpikePrediction:
+            screen: TurnpikeScreen | None = None) -> TurnpikePrediction:
     """The LQR prediction and the screen's verdict, from the problem's data alone."""
     zero = torch.zeros(problem.dynamics.n_controls, dtype=torch.float64)
     if float(problem.dynamics.f(problem.y, zero).abs().max()) > 0:
@@ -47,7 +47,8 @@ def predict(problem: TeacherProblem, *, h: float, lam: float, beta: float, horiz
     n = problem.y.shape[0]
     values = torch.linalg.svdvals(b).tolist()
     values += [0.0] * (b.shape[0] - len(values))  # more states than controls: uncontrolled
-    return turnpike_decay(values, h=h, lam=lam, q=beta / n, horizon=horizon, screen=screen)
+    return turnpike_decay(values, h=h, lam=lam, q=beta / n, horizon=horizon,
+                          screen=screen or TurnpikeScreen())
 
 
 def dare_factor(b: np.ndarray, *, h: float, lam: float, q: float, iterations: int = 20000,
