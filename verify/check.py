@@ -20,6 +20,17 @@ The prediction chooses the fit and the judge (:func:`judge_prediction`):
 For theorems and derived regimes the derivation must give the claimed kind (otherwise the
 record is inconclusive and says so); a conjecture is simulated against its own claims whatever
 the derivation says, and the record shows the derivation's disagreement beside the verdict.
+
+The retest rule (two stages). A simulated check whose first stage is not clean (a claim not
+consistent or a twin not rejected) is run again on a fresh, independent simulation of the
+same instance (seed :func:`retest_seed`) and the second stage decides every record of the
+check; each record keeps both stages' verdicts (``Record.stages``). A failure that noise
+produced (probability p per stage) then survives with probability about p^2, while a failure
+the instance produces (a wrong claim, a pre-asymptotic instance) repeats and is kept. A wrong
+claim is refuted only when it is rejected in both stages: the power study measures a twin's
+power that way (``retest="always"``, ``Record.met_in_every_stage``), not by the last stage.
+Checks that are not simulated (a refused derivation, no prediction) are not retested: their
+outcome does not depend on the seed.
 """
 
 from __future__ import annotations
@@ -38,7 +49,9 @@ from verify.rates import fit_rate
 from verify.record import Record
 from verify.verdict import Verdict, judge, judge_diverged, judge_growth, judge_law
 
-__all__ = ["check", "describe_prediction", "judge_prediction"]
+__all__ = ["RETEST_MODES", "check", "describe_prediction", "judge_prediction", "retest_seed"]
+
+RETEST_MODES = ("on-failure", "always", "never")
 
 _LIMIT_KINDS = ("neural-ode", "linear-ode", "ode", "drift-ode", "sde", "fbsde")
 
@@ -129,9 +142,46 @@ def _needs_limit(claim: Claim) -> bool:
     return claim.quantity not in (Quantity.IDENTITY, Quantity.GROWTH)
 
 
+def retest_seed(seed: int) -> int:
+    """The seed of the retest stage: drawn from ``seed`` (reproducible, independent stream)."""
+    state = np.random.SeedSequence([int(seed), 2]).generate_state(1, dtype=np.uint32)[0]
+    return int(state) & 0x7FFF_FFFF
+
+
+def _stage_summary(record: Record, seed: int) -> dict[str, Any]:
+    v = record.verdict
+    return {"seed": int(seed), "status": str(v.get("status")), "estimate": v.get("estimate"),
+            "lo": v.get("ci_low"), "hi": v.get("ci_high")}
+
+
 def check(instance: Instance, claim: Claim, budget: Budget, *, seed: int, profile: str = "",
-          controls: bool = True) -> list[Record]:
-    """Judge ``claim`` (and, with ``controls``, its twins) on ``instance``; see the module doc."""
+          controls: bool = True, retest: str = "on-failure") -> list[Record]:
+    """Judge ``claim`` (and, with ``controls``, its twins) on ``instance``; see the module doc.
+
+    ``retest``: ``"on-failure"`` (the rule), ``"always"`` (both stages whatever the first
+    gives, the same records decide: for measuring power), ``"never"`` (one stage)."""
+    if retest not in RETEST_MODES:
+        raise ValueError(f"retest={retest!r} must be one of {RETEST_MODES}")
+    first, simulated = _stage(instance, claim, budget, seed, profile, controls)
+    clean = all(r.met for r in first)
+    if retest == "never" or not simulated or (clean and retest == "on-failure"):
+        return first
+    second_seed = retest_seed(seed)
+    second, _ = _stage(instance, claim, budget, second_seed, profile, controls)
+    earlier = {_key(r): _stage_summary(r, seed) for r in first}
+    later = {_key(r): _stage_summary(r, second_seed) for r in second}
+    decided = first if clean else second
+    return [replace(r, seed=int(seed), stages=tuple(
+        st[_key(r)] for st in (earlier, later) if _key(r) in st)) for r in decided]
+
+
+def _key(record: Record) -> tuple[str, str]:
+    return record.role, str((record.table or {}).get("column") or record.prediction.get("text"))
+
+
+def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile: str,
+           controls: bool) -> tuple[list[Record], bool]:
+    """One stage of :func:`check`: (records, whether it simulated)."""
     regime = instance.regime
     derivation = _derivation(instance)
     base = dict(claim=regime.claim_id(claim), regime=regime.name,
@@ -142,7 +192,7 @@ def check(instance: Instance, claim: Claim, budget: Budget, *, seed: int, profil
     def refuse(reason: str) -> list[Record]:
         return [Record(role="claim", prediction={"kind": "none", "exponent": None, "bound": None,
                                                  "text": "-"},
-                       verdict=_verdict_dict(_inconclusive(reason)), **base)]
+                       verdict=_verdict_dict(_inconclusive(reason)), **base)], False
 
     if regime.status != "conjecture" and not derivation["agrees"]:
         return refuse(f"{regime.name} is {regime.status} but {derivation['reason']}: the "
@@ -179,7 +229,7 @@ def check(instance: Instance, claim: Claim, budget: Budget, *, seed: int, profil
                               verdict=_verdict_dict(verdict), **base))
     for twin in twins:
         records += _check_twin(twin, instance, claim, pred, table, budget, seed, base)
-    return records
+    return records, True
 
 
 def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, table: Table,

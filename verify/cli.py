@@ -219,7 +219,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     profile = get_profile(resolve_profile(args.profile))
     instance = regime.at(sigma=args.sigma, width=args.width, bias=args.bias,
                          **_parse_set(args.set))
-    records = check(instance, claim, profile.budget, seed=args.seed, profile=profile.name)
+    records = check(instance, claim, profile.budget, seed=args.seed, profile=profile.name,
+                    retest=args.retest)
     for rec in records:
         if args.json:
             print(json.dumps(rec.to_json(), sort_keys=True))
@@ -470,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a parameter value, e.g. --set beta=0.2 (repeatable)")
     p.add_argument("--profile", choices=PROFILE_NAMES, default=None, help="budget")
+    p.add_argument("--retest", choices=("on-failure", "always", "never"), default="on-failure",
+                   help="the retest rule (default on-failure, as the claim tests run it)")
     p.add_argument("--json", action="store_true", help="print the records as JSON lines")
     p.set_defaults(func=_cmd_check)
 

@@ -122,6 +122,13 @@ def validate_record(rec: Any) -> dict[str, Any]:
     vstatus = _get(verdict, "status", str, "verdict.")
     if vstatus not in _VERDICTS:
         raise RecordError("verdict.status", f"{vstatus!r} is not one of {_VERDICTS}")
+    for i, stage in enumerate(_get(rec, "stages", list) if "stages" in rec else ()):
+        if not isinstance(stage, Mapping):
+            raise RecordError(f"stages[{i}]", f"is a {type(stage).__name__}, not an object")
+        _get(stage, "seed", int, f"stages[{i}].")
+        if _get(stage, "status", str, f"stages[{i}].") not in _VERDICTS:
+            raise RecordError(f"stages[{i}].status", f"{stage['status']!r} is not one of "
+                              f"{_VERDICTS}")
     derivation = _get(rec, "derivation", (Mapping, type(None)))
     if derivation:  # None or {}: no derivation to show
         for key in ("kind", "claimed_kind", "reason"):

@@ -36,6 +36,10 @@ class Record:
     fit: Mapping[str, Any] | None = None
     derivation: Mapping[str, Any] = field(default_factory=dict)
     profile: str = ""
+    stages: tuple[Mapping[str, Any], ...] = ()
+    """Where the check was retested (:func:`verify.check.check`): one summary per stage run
+    (``seed``, ``status``, ``estimate``, ``lo``, ``hi``), in order; the last decides and gave
+    this record's table, fit and verdict. Empty when one stage decided."""
 
     @property
     def expected(self) -> str:
@@ -46,6 +50,15 @@ class Record:
         """True when the verdict is the one the role expects."""
         return self.verdict.get("status") == self.expected
 
+    @property
+    def met_in_every_stage(self) -> bool:
+        """True when every stage run gave the expected verdict. For a control (a wrong twin)
+        this is what a wrong claim faces under the retest rule: it is refuted only if it is
+        rejected in the first stage and again in the retest."""
+        if not self.stages:
+            return self.met
+        return all(s.get("status") == self.expected for s in self.stages)
+
     def explain(self) -> str:
         """A failure message: claim, role, instance, verdict and its advice."""
         inst = self.instance
@@ -54,6 +67,10 @@ class Record:
                 f"{self.verdict.get('status')}: sigma={inst.get('sigma')} d={inst.get('width')}"
                 f" bias={inst.get('bias')} {vals} seed={self.seed}")
         lines = [head, f"prediction: {self.prediction.get('text', '')}"]
+        if len(self.stages) > 1:
+            lines.append("retested: " + "; ".join(
+                f"stage {i} (seed {st.get('seed')}) {st.get('status')}"
+                for i, st in enumerate(self.stages, 1)) + " (the last stage decides)")
         if self.derivation and not self.derivation.get("agrees", True):
             lines.append(f"derivation: {self.derivation.get('reason', '')}")
         message = self.verdict.get("message") or ""
@@ -68,7 +85,8 @@ class Record:
                 "profile": self.profile, "prediction": dict(self.prediction),
                 "table": None if self.table is None else dict(self.table),
                 "fit": None if self.fit is None else dict(self.fit),
-                "verdict": dict(self.verdict), "derivation": dict(self.derivation)}
+                "verdict": dict(self.verdict), "derivation": dict(self.derivation),
+                **({"stages": [dict(st) for st in self.stages]} if self.stages else {})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Record:
@@ -78,4 +96,5 @@ class Record:
                    seed=int(data["seed"]), prediction=dict(data["prediction"]),
                    verdict=dict(data["verdict"]), table=data.get("table"),
                    fit=data.get("fit"), derivation=dict(data.get("derivation") or {}),
-                   profile=str(data.get("profile", "")))
+                   profile=str(data.get("profile", "")),
+                   stages=tuple(dict(st) for st in data.get("stages") or ()))

@@ -8,9 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+import verify.check as check_module
 from theory.claims import Claim, Growth, Rate, SameLaw
 from theory.regimes import get
-from verify.check import check, judge_prediction
+from verify.check import check, judge_prediction, retest_seed
 from verify.controls import CONTROLS, controls_for, rate_twin
 from verify.measure import Table
 from verify.profiles import get_profile
@@ -121,3 +122,67 @@ def test_a_claim_needs_a_known_quantity_and_weak_claims_test_functions():
         Claim(quantity="speed")
     with pytest.raises(ValueError, match="test_functions"):
         Claim(quantity="weak")
+
+
+def _noisy_stage(monkeypatch, bad_seeds: set[int], calls: list[int]):
+    """measure() replaced by a table whose rate is the claimed one, except on ``bad_seeds``,
+    where it is twice that (the claim fails and its rate-x2 twin passes)."""
+    def fake(instance, claim, limit, budget, seed, variants=()):
+        calls.append(int(seed))
+        p = float(instance.predicted(claim).exponent)
+        return _table(p * (2.0 if seed in bad_seeds else 1.0), 0.05, seed=seed % 1000,
+                      column=claim.quantity.value)
+    monkeypatch.setattr(check_module, "measure", fake)
+
+
+R3 = get("R3-iid")
+INSTANCE = R3.at(sigma="tanh", width=3, alpha=0.8)
+
+
+def test_a_failure_from_noise_is_retested_and_the_retest_decides(monkeypatch):
+    calls: list[int] = []
+    _noisy_stage(monkeypatch, {11}, calls)
+    records = check(INSTANCE, R3.claims[0], BUDGET, seed=11)
+    assert calls == [11, retest_seed(11)]
+    assert all(r.met for r in records) and all(r.seed == 11 for r in records)
+    claim = next(r for r in records if r.role == "claim")
+    assert [s["seed"] for s in claim.stages] == [11, retest_seed(11)]
+    assert claim.stages[0]["status"] != "consistent" and claim.stages[1]["status"] == "consistent"
+    assert "retested" in claim.explain()
+    assert Record.from_json(claim.to_json()) == claim
+
+
+def test_a_failure_that_repeats_is_kept(monkeypatch):
+    calls: list[int] = []
+    _noisy_stage(monkeypatch, {5, retest_seed(5)}, calls)
+    records = check(INSTANCE, R3.claims[0], BUDGET, seed=5)
+    claim = next(r for r in records if r.role == "claim")
+    assert len(calls) == 2 and not claim.met
+    assert [s["status"] for s in claim.stages] == ["inconsistent", "inconsistent"]
+
+
+def test_a_clean_first_stage_is_not_retested_unless_asked(monkeypatch):
+    calls: list[int] = []
+    _noisy_stage(monkeypatch, set(), calls)
+    records = check(INSTANCE, R3.claims[0], BUDGET, seed=3)
+    assert calls == [3] and all(r.met and not r.stages for r in records)
+    calls.clear()
+    _noisy_stage(monkeypatch, {retest_seed(3)}, calls)
+    always = check(INSTANCE, R3.claims[0], BUDGET, seed=3, retest="always")
+    assert calls == [3, retest_seed(3)]
+    # the first stage decides (it was clean), but a twin that a wrong claim's retest would
+    # have let through is not counted as rejected in every stage
+    assert all(r.met for r in always)
+    twin = next(r for r in always if r.role == "control:rate-x2")
+    assert not twin.met_in_every_stage
+    with pytest.raises(ValueError, match="retest"):
+        check(INSTANCE, R3.claims[0], BUDGET, seed=3, retest="sometimes")
+
+
+def test_a_refusal_does_not_depend_on_the_seed_and_is_not_retested(monkeypatch):
+    calls: list[int] = []
+    _noisy_stage(monkeypatch, set(), calls)
+    wrong = dataclasses.replace(R3, claimed_kind="neural-ode")
+    (record,) = check(wrong.at(sigma="tanh", width=3, alpha=0.8), wrong.claims[0], BUDGET,
+                      seed=0)
+    assert calls == [] and not record.met and not record.stages

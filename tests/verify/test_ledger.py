@@ -171,6 +171,9 @@ def test_corrupt_line_before_the_last_is_an_error(ledger_path: Path) -> None:
     (lambda r: r.update(table={"over": "depth", "column": "strong", "at": [1],
                                "mean": [1.0], "se": [0.1], "samples": [[1.0, 2.0]]}),
      "'table.samples': holds per-sample arrays"),
+    (lambda r: r.update(stages=[{"seed": 1, "status": "passed"}]), "'stages[0].status'"),
+    (lambda r: r.update(stages=[{"status": "consistent"}]), "'stages[0].seed'"),
+    (lambda r: r.update(stages="twice"), "'stages'"),
 ])
 def test_corrupt_records_name_file_index_and_field(ledger_path: Path, synth, edit,
                                                    field) -> None:

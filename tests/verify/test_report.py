@@ -451,3 +451,18 @@ def test_backward_claims_get_the_backward_derivation() -> None:
     d = derivation("R5", "softplus_centered", "grad-input")
     assert d.kind == "fbsde" and "Ito term" in d.equation, d
     assert derivation("R99", "tanh").error  # unknown regime: shown, never raised
+
+
+def test_a_retested_example_shows_both_stages() -> None:
+    from verify.render.model import Example
+    from verify.render.rows import verdict_cells
+
+    record = {"claim": "R1/sup", "role": "claim", "instance": {"sigma": "tanh", "width": 2},
+              "seed": 3, "verdict": {"status": "consistent"},
+              "stages": [{"seed": 3, "status": "inconclusive"},
+                         {"seed": 9, "status": "consistent"}]}
+    cells = [c[0] if isinstance(c, tuple) else c for c in verdict_cells(Example(1, record))]
+    assert "consistent (retested: stage 1 inconclusive, stage 2 consistent)" in cells
+    once = {**record, "stages": []}
+    cells = [c[0] if isinstance(c, tuple) else c for c in verdict_cells(Example(1, once))]
+    assert "consistent" in cells and not any("retested" in str(c) for c in cells)

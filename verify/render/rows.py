@@ -59,8 +59,18 @@ def verdict_cells(ex: Example) -> list[Any]:
         _prediction(ex), (fmt(v.get("estimate")), "num"),
         (f"[{fmt(v.get('ci_low'))}, {fmt(v.get('ci_high'))}]", "num"),
         (fmt(v.get("tolerance")), "num"), (p_value_text(ex), "num"),
-        (ex.status, cls), ex.expected, ("yes" if ex.met else "NO", cls), _derivation_cell(ex),
+        (ex.status + _retest_note(ex), cls), ex.expected, ("yes" if ex.met else "NO", cls),
+        _derivation_cell(ex),
     ]
+
+
+def _retest_note(ex: Example) -> str:
+    """" (retested: stage 1 inconclusive)" where the retest rule ran a second stage."""
+    stages = ex.record.get("stages") or []
+    if len(stages) < 2:
+        return ""
+    return " (retested: " + ", ".join(f"stage {i} {st.get('status')}"
+                                      for i, st in enumerate(stages, 1)) + ")"
 
 
 def summary_head(report: Report) -> list[str]:
