@@ -23,6 +23,7 @@ increments cannot be streamed: :class:`FractionalPath` materialises all ``n`` st
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 
@@ -36,6 +37,7 @@ __all__ = [
     "fgn_autocovariance",
     "circulant_eigenvalues",
     "fgn",
+    "fgn_from_normals",
     "fbm_increments",
     "FractionalPath",
 ]
@@ -74,6 +76,40 @@ def circulant_eigenvalues(n: int, hurst: float) -> Tensor:
             f"(min eigenvalue {float(lam.min()):.3e}); use another n"
         )
     return lam.clamp_min(0.0)
+
+
+@functools.lru_cache(maxsize=128)
+def _eigenvalues(n: int, hurst: float) -> Tensor:
+    return circulant_eigenvalues(n, hurst)
+
+
+def fgn_from_normals(z: Tensor, hurst: float) -> Tensor:
+    r"""Unit-step fGn ``(..., n)`` from standard normals ``z`` of shape ``(..., 2n)``, by the
+    real-input Davies-Harte transform: one ``irfft`` of length ``2n`` per series.
+
+    ``w_0 = z_0``, ``w_n = z_1`` and ``w_k = (z_{2k} + i z_{2k+1}) / \sqrt 2`` (``0 < k < n``)
+    extended Hermitian, so :math:`X = \mathrm{irfft}(\sqrt{2n\lambda}\, w)` is real with
+    covariance the circulant :math:`c_{j-l}`; its first ``n`` entries are fGn. The eigenvalues
+    of ``(n, hurst)`` are computed once and cached, so many Hurst indices (or calls) on the
+    same normals cost one multiply and one real FFT each (the regime map's rows).
+    """
+    _check_hurst(hurst)
+    two_n = z.shape[-1]
+    if two_n < 2 or two_n % 2:
+        raise ValueError(f"z has last axis {two_n}; give 2n standard normals per series")
+    n = two_n // 2
+    root = (two_n * _eigenvalues(n, float(hurst))[: n + 1]).sqrt()
+    root[1:n] *= 0.5**0.5
+    root = root.to(device=z.device, dtype=z.dtype)
+    cdtype = torch.complex64 if z.dtype == torch.float32 else torch.complex128
+    w = torch.empty((*z.shape[:-1], n + 1), dtype=cdtype, device=z.device)
+    w[..., 0] = z[..., 0] * root[0]
+    w[..., n] = z[..., 1] * root[n]
+    if n > 1:
+        zz = z if z.is_contiguous() else z.contiguous()
+        pairs = torch.view_as_complex(zz[..., 2:].unflatten(-1, (n - 1, 2)))  # no copy
+        torch.mul(pairs, root[1:n], out=w[..., 1:n])
+    return torch.fft.irfft(w, n=two_n, dim=-1)[..., :n]
 
 
 def fgn(

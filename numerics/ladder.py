@@ -42,6 +42,7 @@ from numerics._util import (
     resolve_device,
     resolve_dtype,
 )
+from numerics.blocked import STREAMS, BlockedNumpyPath
 from numerics.fbm import FractionalPath
 from numerics.laws import Brownian, FractionalBrownian, InputLaw, WeightLaw
 from numerics.noise import DEFAULT_CHUNK_STEPS, BrownianPath, DyadicSplitter, FineIncrementSource
@@ -144,23 +145,15 @@ def _make_rough_path(
     draw_dtype: torch.dtype,
     device: torch.device,
     noise_device: str,
+    stream: str = "torch",
 ) -> FineIncrementSource:
     rough = law.rough
     assert rough is not None
     variance = 1.0 / width if rough.variance is None else rough.variance
     if isinstance(rough, Brownian):
-        return BrownianPath(
-            n_samples=n_samples,
-            shape=shape,
-            n_steps=n_fine,
-            variance=variance,
-            seed=seed,
-            key=name,
-            dtype=dtype,
-            draw_dtype=draw_dtype,
-            device=device,
-            noise_device=noise_device,
-        )
+        return _brownian(stream, n_samples=n_samples, shape=shape, n_steps=n_fine,
+                         variance=variance, seed=seed, key=name, dtype=dtype,
+                         draw_dtype=draw_dtype, device=device, noise_device=noise_device)
     if isinstance(rough, FractionalBrownian):
         return FractionalPath(
             n_samples=n_samples,
@@ -174,6 +167,18 @@ def _make_rough_path(
             device=device,
         )
     raise TypeError(f"weights[{name!r}].rough={rough!r} is not Brownian/FractionalBrownian")
+
+
+def _brownian(stream: str, **kw: Any) -> FineIncrementSource:
+    """The Brownian path of ``stream`` (:data:`numerics.blocked.STREAMS`)."""
+    if stream == "torch":
+        return BrownianPath(**kw)
+    if stream == "numpy":
+        kw.pop("noise_device")
+        if kw.pop("draw_dtype") != torch.float64:
+            raise ValueError("stream='numpy' draws float64 only; pass draw_dtype=torch.float64")
+        return BlockedNumpyPath(**kw)
+    raise ValueError(f"stream={stream!r}; use one of {STREAMS}")
 
 
 CHUNK_BYTES = 64 * 2**20  # auto chunk: at most this many bytes of float64 increments per path
@@ -369,6 +374,7 @@ def run_ladder(
     noise_device: str = "cpu",
     overflow_threshold: float = 1e8,
     chunk_steps: int | None = None,
+    stream: str = "torch",
 ) -> LadderResult:
     """Simulate ``n_samples`` ResNets of every depth in ``depths`` (and the limit) on one path.
 
@@ -394,6 +400,8 @@ def run_ladder(
         chunk_steps: fine steps per drawn chunk (power of two; results do not depend on it);
             ``None``: the largest power of two <= 16 keeping one path's chunk within 64 MiB.
             Memory ~ (2 chunk + 2 log2(L_max / L_min)) M d^2 floats per rough path.
+        stream: random stream of the Brownian paths: ``"torch"`` (default) or ``"numpy"``
+            (:mod:`numerics.blocked`, float64 draws only; the stream of the fused kernel).
     """
     t_start = time.perf_counter()
     if block not in BLOCKS:
@@ -441,6 +449,7 @@ def run_ladder(
         draw_dtype=draw_dtype,
         device=dev,
         noise_device=noise_device,
+        stream=stream,
     )
     paths: dict[str, FineIncrementSource] = {}
     splitters: dict[str, DyadicSplitter] = {}
@@ -490,7 +499,8 @@ def run_ladder(
                 if var is None:
                     var = 1.0 / width
                 key = "limit:" + lim_source
-                paths[key] = BrownianPath(
+                paths[key] = _brownian(
+                    stream,
                     n_samples=m,
                     shape=shape,
                     n_steps=n_fine,
@@ -636,6 +646,7 @@ def run_ladder(
             "refine": refine,
             "chunk_steps": chunk,
             "noise_device": noise_device,
+            "stream": stream,
             "limit_solver": None if limit is None else repr(limit.solver),
         },
     )

@@ -384,6 +384,7 @@ def _grid_values(text: str, name: str) -> tuple[float, ...]:
 
 
 def _cmd_map(args: argparse.Namespace) -> int:
+    import os
     import time
 
     from verify.regime_map import MapGrid, compute_map, save_map
@@ -399,12 +400,13 @@ def _cmd_map(args: argparse.Namespace) -> int:
                    include_iid=not args.no_iid, include_smooth=not args.no_smooth,
                    depth=args.depth, width=args.width, n_draws=args.draws,
                    n_inputs=args.inputs, activation=args.activation, seed=args.seed,
-                   dtype=args.dtype)
+                   dtype=args.dtype, block=args.block)
     rows = len(grid.rows())
+    workers = args.workers or (min(2, os.cpu_count() or 1) if rows >= 8 else 1)
     print(f"regime map: {rows} rows x {len(grid.alphas)} exponents, depth {grid.depth}, "
           f"width {grid.width}, {grid.n_draws} x {grid.n_inputs} samples per cell", flush=True)
     t0 = time.perf_counter()
-    rmap = compute_map(grid, threads=args.threads,
+    rmap = compute_map(grid, threads=args.threads, workers=workers,
                        progress=None if args.quiet else lambda line: print(line, flush=True))
     png, data = save_map(rmap, out)
     print(f"{png}\n{data}\ncomputed in {rmap.wall_time_s:.1f} s on {rmap.threads} thread(s); "
@@ -542,6 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: on a small shared CPU, more threads wait on "
                         "each other at every layer)")
+    p.add_argument("--block", default="S", choices=("S", "O"),
+                   help="S: MFBV's res-1 h + L^-alpha V sigma(h); O: their res-3 "
+                        "h + L^-alpha V sigma(W h) (their Figure 7)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes sharing the rows (default: 2 on a machine with 2+ cores "
+                        "for 8 rows or more, else 1)")
     p.add_argument("--quiet", action="store_true", help="no per-row progress lines")
     _time_limit_option(p)
     p.set_defaults(func=_cmd_map)

@@ -171,3 +171,37 @@ def test_default_grid_under_ten_minutes(tmp_path: Path) -> None:
                                                                        ).argmin()
         if a_star - 0.3 >= 0:
             assert m.hidden[i, left] > m.hidden[i, right] + 1.0, m.row_labels[i]
+
+
+def test_block_o_boundaries() -> None:
+    assert critical_alpha("fbm", 0.3, "O") == 0.5 and critical_alpha("fbm", 0.8, "O") == 0.8
+    assert critical_alpha("iid", block="O") == 0.5 and critical_alpha("smooth", block="O") == 1
+    with pytest.raises(ValueError, match="block='X'"):
+        MapGrid(block="X")
+
+
+def test_block_o_map_follows_the_theory() -> None:
+    """res-3: decreasing in alpha, smooth above i.i.d. between the boundaries, near the
+    identity well past them; the boundaries recorded are max(H, 1/2), 1/2 and 1."""
+    m = compute_map(MapGrid(**{**TINY, "block": "O"}))
+    assert m.boundary == (0.5, 0.5, 0.8, 1.0) and m.meta["model"] == "res-3 (block O)"
+    h, g = m.hidden, m.gradient
+    assert (h[:, 0] > h[:, 2] + 1.0).all()
+    assert h[3, 1] > h[0, 1] + 0.5 and h[2, 1] > h[1, 1] + 0.3
+    assert h[1, 2] < -1.0 and h[0, 2] < -1.0 and np.abs(g[:3, 2]).max() < 0.05
+
+
+def test_cells_do_not_depend_on_the_workers(tiny_map) -> None:
+    two = compute_map(MapGrid(**TINY), workers=2)
+    assert two.meta["workers"] == 2
+    np.testing.assert_array_equal(two.hidden, tiny_map.hidden)
+    np.testing.assert_array_equal(two.gradient, tiny_map.gradient)
+
+
+def test_cli_map_block_o(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "o.png"
+    argv = ["map", "--out", str(out), "--alphas", "0.2,1.0", "--hursts", "0.7", "--depth",
+            "16", "--width", "4", "--draws", "1", "--inputs", "2", "--block", "O", "--quiet"]
+    assert main(argv) == 0
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert doc["grid"]["block"] == "O" and doc["meta"]["model"] == "res-3 (block O)"
