@@ -1,9 +1,13 @@
-"""How the large-depth limits are simulated: coupled noise, batched ResNet ladders, limit
-solvers and error tables. Takes plain torch callables; see :func:`numerics.simulate`."""
+"""How the large-depth limits are simulated: one driver (coupled paths, dyadic tree), steppers
+with one signature (ResNets of blocks I/O/S, limit solvers, exact solutions, first variation),
+and measurements on them. Takes plain torch callables; see :func:`numerics.simulate`, which
+takes :class:`Model`, :class:`Ladder`, :class:`Sampling` and :class:`Execution`."""
 
 from numerics.api import simulate
+from numerics.config import Execution, Ladder, Model, Sampling
+from numerics.driver import Chunk, Driver
 from numerics.fbm import FractionalPath, fbm_increments, fgn
-from numerics.ladder import BLOCKS, LadderResult, run_ladder, weights_at_depth
+from numerics.ladder import BLOCKS, LadderResult, run, run_ladder, simulate_ladder, weights_at_depth
 from numerics.laws import (
     Brownian,
     FixedInput,
@@ -37,6 +41,14 @@ from numerics.solvers import (
 
 __all__ = [
     "BLOCKS",
+    "Chunk",
+    "Driver",
+    "Execution",
+    "Ladder",
+    "Model",
+    "Sampling",
+    "run",
+    "simulate_ladder",
     "RK4",
     "Brownian",
     "BrownianPath",

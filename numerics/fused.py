@@ -179,7 +179,8 @@ def run_fused(*, alpha: float, weights: Mapping[str, WeightLaw], x0: InputLaw | 
     (``run_ladder(stream="numpy")``) or ``"auto"`` (the kernel when it can run). Returns a
     :class:`numerics.ladder.LadderResult` (``meta["backend"]`` says which ran).
     """
-    from numerics.ladder import LadderResult, _resolve_x0, run_ladder, validate_depths
+    from numerics.config import resolve_x0 as _resolve_x0
+    from numerics.ladder import LadderResult, run_ladder, validate_depths
 
     if backend not in ("auto", "numba", "torch"):
         raise ValueError(f"backend={backend!r}; use 'auto', 'numba' or 'torch'")

@@ -4,7 +4,8 @@
 network at every depth and the limit on one coupled path) and returns a :class:`Table` of
 per-sample columns for the quantity asked for:
 
-- ``strong``/``sup``/``identity``/``growth``: forward errors (numerics.simulate);
+- ``strong``/``sup``/``identity``/``growth``: forward errors (numerics.simulate on a Model,
+  Ladder, Sampling and Execution);
 - ``weak:<f>``: signed ``f(h_L) - f(H_1)`` for the claim's test functions (the statistic is
   the absolute mean, :mod:`verify.rates`);
 - ``law:<f>``: ``f(h_L) - f(H_1)`` at the deepest depth only, network and limit from the same
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from numerics import GaussianInput, simulate
+from numerics import Execution, GaussianInput, Ladder, Model, Sampling, simulate
 from numerics.from_theory import simulation_inputs
 from theory.limits import Limit
 from theory.regime import Instance
@@ -109,11 +110,12 @@ def _forward(instance: Instance, limit: Limit, budget: Budget, seed: int, *,
     else:
         depths = tuple(budget.depths)
     _unknown(functions, f"{instance.regime.name}")
-    table = simulate(inputs.block, inputs.sigma, alpha=inputs.alpha, weights=inputs.weights,
-                     x0=GaussianInput(scale=INPUT_SCALE), width=instance.width, depths=depths,
-                     n_samples=budget.n_samples * factor, seed=seed, limit=inputs.limit,
-                     refine=REFINE if inputs.limit is not None and not law else 0,
-                     dtype=getattr(torch, budget.dtype),
+    model = Model(block=inputs.block, sigma=inputs.sigma, alpha=inputs.alpha,
+                  weights=inputs.weights, limit=inputs.limit)
+    ladder = Ladder(depths=depths, refine=REFINE if inputs.limit is not None and not law else 0)
+    sampling = Sampling(n_samples=budget.n_samples * factor, seed=seed,
+                        inputs=GaussianInput(scale=INPUT_SCALE), width=instance.width)
+    table = simulate(model, ladder, sampling, Execution(dtype=getattr(torch, budget.dtype)),
                      test_functions={f: TEST_FUNCTIONS[f] for f in functions} or None)
     columns = {k: np.asarray(v) for k, v in table.samples.items()}
     prefix = "law:" if law else "weak:"

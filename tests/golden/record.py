@@ -5,7 +5,8 @@
 * every registered regime x claim through :func:`verify.measure.measure` (one instance drawn
   by the property tests' own rules from a seeded picker; the claim's variants and every twin
   with its own limit), in float64 and float32;
-* direct calls of :func:`numerics.simulate` / :func:`numerics.gradients.gradient_table` for
+* direct calls of :func:`numerics.ladder.run_ladder` (+ ``error_table``: ``simulate``) and
+  :func:`numerics.gradients.gradient_table` for
   the settings the suite does not reach through a regime (chunk sizes, float64 draws, the
   numpy stream, fBm weights, every block, the fused kernel's fallback).
 
@@ -75,10 +76,10 @@ def _direct_tables(out: dict[str, np.ndarray]) -> None:
         brownian_weights,
         iid_gaussian,
         run_ladder,
-        simulate,
         smooth_weights,
     )
     from numerics.laws import FractionalBrownian, WeightLaw
+    from numerics.metrics import error_table
     from numerics.solvers import EulerMaruyama, Heun
 
     x0 = GaussianInput(scale=0.5)
@@ -119,7 +120,7 @@ def _direct_tables(out: dict[str, np.ndarray]) -> None:
                     depths=(4, 8, 16), n_samples=5, seed=3)
         block = kw.pop("block")
         tf = {"sum h": lambda h: h.sum(-1)} if kw.get("limit") is not None else None
-        table = simulate(block, torch.tanh, **args, **kw, test_functions=tf)
+        table = error_table(run_ladder(block, torch.tanh, **args, **kw), tf)
         for col, values in table.samples.items():
             out[f"direct/{name}/{col}"] = np.asarray(values)
         out[f"direct/{name}/overflow"] = np.asarray(table.overflow)

@@ -23,12 +23,19 @@ from numerics import (
     brownian_weights,
     iid_gaussian,
     run_ladder,
-    simulate,
     smooth_weights,
     weights_at_depth,
 )
 from numerics._util import matvec
 from numerics.laws import FractionalBrownian
+from numerics.metrics import error_table
+
+
+def simulate(block, sigma, *, test_functions=None, **kw):
+    """The keyword form these tests use: what :func:`numerics.simulate` computes for the
+    value objects :func:`numerics.ladder.run_ladder` builds from ``kw``."""
+    return error_table(run_ladder(block, sigma, **kw), test_functions)
+
 
 TOL = 0.1  # model tolerance for pre-asymptotic terms when the reference is itself discretised
 EXACT_TANH = LimitSpec(Exact(lambda t, x, w: x * torch.exp(w[..., 0] - t / 2), source="A"))

@@ -16,8 +16,15 @@ from numerics import (
     LimitSpec,
     MatrixNoise,
     brownian_weights,
-    simulate,
 )
+from numerics.ladder import run_ladder
+from numerics.metrics import error_table
+
+
+def simulate(block, sigma, *, test_functions=None, **kw):
+    """The keyword form these tests use: what :func:`numerics.simulate` computes for the
+    value objects :func:`numerics.ladder.run_ladder` builds from ``kw``."""
+    return error_table(run_ladder(block, sigma, **kw), test_functions)
 
 
 @pytest.fixture(scope="module")
