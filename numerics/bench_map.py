@@ -17,14 +17,14 @@ from collections.abc import Sequence
 
 import torch
 
-from numerics.measure.init_map import MapGrid, _Rows
+from numerics.measure.init_map import MapGrid, MapRows
 
 __all__ = ["main", "peer_cell_time"]
 
 TARGET = 100.0
 
 
-def _peer_weights(rows: _Rows, kind: str, like: dict[str, torch.Tensor]
+def _peer_weights(rows: MapRows, kind: str, like: dict[str, torch.Tensor]
                   ) -> dict[str, torch.Tensor]:
     """The peer's per-cell weights: i.i.d. by a Python loop over layers (randn per layer),
     fBm by the vectorised Davies-Harte of :func:`numerics.fbm.fgn` (faster than the peer's
@@ -47,7 +47,7 @@ def _peer_weights(rows: _Rows, kind: str, like: dict[str, torch.Tensor]
     return out
 
 
-def peer_cell_time(rows: _Rows, weights: dict[str, torch.Tensor], alpha: float, *,
+def peer_cell_time(rows: MapRows, weights: dict[str, torch.Tensor], alpha: float, *,
                    kind: str = "iid", draw: bool = True) -> float:
     """Seconds for one cell by the peer-style loop (every draw, its inputs batched; with
     ``draw``, the cell's weights drawn first, as one network per cell does)."""
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     grid = MapGrid(block=args.block, hursts=(0.3,))
-    rows = _Rows(grid, torch.relu)
+    rows = MapRows(grid, torch.relu)
     kinds = [k.strip() for k in args.rows.split(",") if k.strip()]
     index = {kind: i for i, (kind, _) in enumerate(rows.rows)}
     print(f"B2 per cell, block {args.block}: depth {grid.depth}, width {grid.width}, "

@@ -387,7 +387,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from verify.regime_map import MapGrid, compute_map, save_map
+    from verify.regime_map import MapGrid, compute_map, map_rows_store, save_map
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":
@@ -401,12 +401,19 @@ def _cmd_map(args: argparse.Namespace) -> int:
                    depth=args.depth, width=args.width, n_draws=args.draws,
                    n_inputs=args.inputs, activation=args.activation, seed=args.seed,
                    dtype=args.dtype, block=args.block)
+    from verify.executors import ExecutorSpec
+
     rows = len(grid.rows())
-    workers = args.workers or (min(2, os.cpu_count() or 1) if rows >= 8 else 1)
+    if args.executor or args.scheduler:
+        spec = ExecutorSpec.parse(args.executor, args.scheduler)
+    else:
+        workers = args.workers or (min(2, os.cpu_count() or 1) if rows >= 8 else 1)
+        spec = ExecutorSpec.parse(f"process:{workers}" if workers > 1 else None)
+    store = map_rows_store(args.resume) if args.resume else None
     print(f"regime map: {rows} rows x {len(grid.alphas)} exponents, depth {grid.depth}, "
           f"width {grid.width}, {grid.n_draws} x {grid.n_inputs} samples per cell", flush=True)
     t0 = time.perf_counter()
-    rmap = compute_map(grid, threads=args.threads, workers=workers,
+    rmap = compute_map(grid, threads=args.threads, executor=spec, store=store,
                        progress=None if args.quiet else lambda line: print(line, flush=True))
     png, data = save_map(rmap, out)
     print(f"{png}\n{data}\ncomputed in {rmap.wall_time_s:.1f} s on {rmap.threads} thread(s); "
@@ -548,8 +555,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="S: MFBV's res-1 h + L^-alpha V sigma(h); O: their res-3 "
                         "h + L^-alpha V sigma(W h) (their Figure 7)")
     p.add_argument("--workers", type=int, default=None,
-                   help="processes sharing the rows (default: 2 on a machine with 2+ cores "
-                        "for 8 rows or more, else 1)")
+                   help="local processes sharing the rows, the same as --executor process:N "
+                        "(default: 2 on a machine with 2+ cores for 8 rows or more, else 1)")
+    from verify.executors import add_executor_arguments
+
+    add_executor_arguments(p)
+    p.add_argument("--resume", metavar="ROWS.jsonl",
+                   help="keep each finished row in this file; rerunning with it computes only "
+                        "the missing rows")
     p.add_argument("--quiet", action="store_true", help="no per-row progress lines")
     _time_limit_option(p)
     p.set_defaults(func=_cmd_map)

@@ -1,7 +1,12 @@
-r"""The regime map (BENCHMARKS B2): plotting and saving; the measurement itself is
-:mod:`numerics.measure.init_map` (blocks S = MFBV's res-1 and O = their res-3, the maths, the
-boundaries and the cost are documented there). :func:`compute_map` here resolves the
-activation named in the grid and calls it.
+r"""The regime map (BENCHMARKS B2): the sweep over its rows, plotting and saving; the
+measurement of one row is :mod:`numerics.measure.init_map` (blocks S = MFBV's res-1 and O =
+their res-3, the maths, the boundaries and the cost are documented there).
+
+:func:`compute_map` runs one :class:`verify.sweep.Task` per row (:func:`map_row`: the grid's
+fields and the row index, names and numbers only) on any executor of :mod:`verify.sweep`
+(in-process, ``process:N``, Dask), optionally through a resumable
+:class:`verify.sweep_store.JsonLinesStore`: an interrupted map computes only its missing rows.
+A row's numbers do not depend on where or when it ran.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ __all__ = [
     "compute_map",
     "critical_alpha",
     "default_grid",
+    "map_row",
+    "map_rows_store",
     "plot_map",
     "save_map",
 ]
@@ -30,11 +37,12 @@ from numerics.measure.init_map import (  # the computation lives in numerics
     DEFAULT_ALPHAS,
     DEFAULT_HURSTS,
     MapGrid,
+    MapRows,
     RegimeMap,
+    assemble_map,
     critical_alpha,
     default_grid,
 )
-from numerics.measure.init_map import compute_map as _compute_map
 
 
 def _sigma(spec: str) -> Callable:
@@ -50,25 +58,99 @@ def _sigma(spec: str) -> Callable:
     return to_torch(activation(spec).expr, (x,))
 
 
+_ROWS: dict[MapGrid, MapRows] = {}
+
+
+def map_row(*, index: int, **fields: Any) -> dict[str, Any]:
+    """The sweep task of one row: rebuilds the grid from its fields (a worker builds the
+    weights of a grid once and keeps them for its next rows) and measures row ``index``."""
+    import torch
+
+    grid = MapGrid(**fields)
+    if grid not in _ROWS:
+        _ROWS.clear()
+        _ROWS[grid] = MapRows(grid, _sigma(grid.activation))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(_THREADS.get("n", 1))
+        _, seconds, (hidden, gradient, exploded) = _ROWS[grid].measure(int(index))
+    finally:
+        torch.set_num_threads(threads)
+    return {"index": int(index), "seconds": seconds, "hidden": hidden, "gradient": gradient,
+            "exploded": exploded}
+
+
+_THREADS: dict[str, int] = {}
+
+
+def _decode_row(stored: dict[str, Any]) -> dict[str, Any]:
+    """A row read back from a store: JSON nulls were non-finite cells (overflowed: inf)."""
+    out = dict(stored)
+    for key in ("hidden", "gradient"):
+        out[key] = np.array([np.inf if v is None else v for v in stored[key]], dtype=float)
+    out["exploded"] = np.asarray(stored["exploded"], dtype=float)
+    return out
+
+
+def map_rows_store(path: str | os.PathLike[str]):
+    """A resumable store of map rows (``.jsonl``) for :func:`compute_map`."""
+    from verify.sweep_store import JsonLinesStore
+
+    return JsonLinesStore(path, decode=_decode_row)
+
+
 def compute_map(
     grid: MapGrid | None = None,
     *,
     progress: Callable[[str], None] | None = None,
     threads: int | None = 1,
-    workers: int = 1,
+    executor: Any = None,
+    store: Any = None,
 ) -> RegimeMap:
-    """Measure the regime map on ``grid`` (default: B2) with its activation resolved from
-    ``grid.activation``; see :func:`numerics.measure.init_map.compute_map`. One thread per
-    process is the default: the per-layer products are small, and on a shared 2-core machine
-    two threads waiting on each other at every layer measured about 40x slower per row;
-    ``workers=2`` runs the rows in two processes instead.
+    """Measure the regime map on ``grid`` (default: B2), one sweep task per row.
+
+    ``executor``: None/``"inline"`` (this process), ``"process:N"``, ``"dask-local:N"``,
+    ``"dask:ADDRESS"`` or any ``concurrent.futures.Executor`` (see :func:`verify.sweep.sweep`).
+    ``store``: a :func:`map_rows_store` to resume from and append to. One torch thread per
+    row is the default: the per-layer products are small, and on a shared 2-core machine two
+    threads waiting on each other at every layer measured about 40x slower per row.
 
     Raises ValueError (or :class:`theory.activations.ActivationError`) for a bad grid or
     activation before any work is done.
     """
+    import time
+
+    from verify.executors import ExecutorSpec
+    from verify.sweep import Task, sweep
+
+    spec = ExecutorSpec.parse(executor) if executor is None or isinstance(executor, str) \
+        else executor
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads={threads!r} must be >= 1 (or None: torch's default)")
     grid = grid or default_grid()
-    sigma = _sigma(grid.activation)  # validates the activation first
-    return _compute_map(grid, sigma, progress=progress, threads=threads, workers=workers)
+    _sigma(grid.activation)  # validates the activation first
+    fields = grid.to_dict()
+    fields["alphas"], fields["hursts"] = tuple(grid.alphas), tuple(grid.hursts)
+    labels = grid.rows()
+    tasks = [Task.of("verify.regime_map:map_row", index=i, **fields)
+             for i in range(len(labels))]
+    if threads is not None:
+        _THREADS["n"] = threads
+    rows: dict[int, dict[str, Any]] = {}
+    t0 = time.perf_counter()
+    for done in sweep(tasks, executor=spec, store=store):
+        row = done.result
+        rows[int(row["index"])] = row
+        if progress is not None:
+            kind, hurst = labels[int(row["index"])]
+            label = kind if hurst is None else f"H={hurst:.3g}"
+            how = "stored" if done.cached else f"{float(row['seconds']):.2f} s"
+            progress(f"row {len(rows)}/{len(labels)} {label:>8}: {how}")
+    ordered = [(rows[i]["hidden"], rows[i]["gradient"], rows[i]["exploded"])
+               for i in range(len(labels))]
+    workers = spec.workers if isinstance(spec, ExecutorSpec) else 1
+    return assemble_map(grid, ordered, wall_time_s=time.perf_counter() - t0,
+                        threads=threads or 1, workers=workers)
 
 
 # ----------------------------------------------------------------------------------- plotting

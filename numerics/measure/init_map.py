@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,6 +48,8 @@ __all__ = [
     "DEFAULT_HURSTS",
     "MapGrid",
     "RegimeMap",
+    "MapRows",
+    "assemble_map",
     "compute_map",
     "critical_alpha",
     "default_grid",
@@ -222,7 +223,7 @@ def _inputs(grid: MapGrid) -> tuple[torch.Tensor, torch.Tensor]:
     return x0 / x0.norm(dim=0), u / u.norm(dim=0)
 
 
-class _Rows:
+class MapRows:
     """Everything a process needs to measure rows of one map (built once per process)."""
 
     def __init__(self, grid: MapGrid, sigma: Callable) -> None:
@@ -238,8 +239,12 @@ class _Rows:
         self.store: torch.Tensor | None = None
 
     def measure(self, i: int) -> tuple[int, float, tuple[np.ndarray, ...]]:
+        """Row ``i``: (i, seconds, (hidden, gradient, exploded)), each of len(alphas). A row
+        is seeded by the grid's seed and its own kind, never by the order rows run in."""
         from numerics.measure.map_rows import measure_row
 
+        if not 0 <= i < len(self.rows):
+            raise ValueError(f"row index {i} outside 0..{len(self.rows) - 1}")
         t0 = time.perf_counter()
         w = self.weights(*self.rows[i])
         g = self.grid
@@ -251,80 +256,47 @@ class _Rows:
         return i, time.perf_counter() - t0, out
 
 
-_WORKER: _Rows | None = None
-
-
-def _init_worker(grid: MapGrid, sigma: Callable, threads: int) -> None:
-    global _WORKER
-    torch.set_num_threads(threads)
-    _WORKER = _Rows(grid, sigma)
-
-
-def _work(i: int) -> tuple[int, float, tuple[np.ndarray, ...]]:
-    assert _WORKER is not None
-    return _WORKER.measure(i)
-
-
-def _picklable(obj: object) -> bool:
-    import pickle
-
-    try:
-        pickle.dumps(obj)
-    except Exception:  # noqa: BLE001 - any failure means: run in this process
-        return False
-    return True
+def assemble_map(grid: MapGrid, rows: Sequence[tuple[np.ndarray, ...]], *, wall_time_s: float,
+                 threads: int, workers: int = 1) -> RegimeMap:
+    """The :class:`RegimeMap` from its measured rows, in :meth:`MapGrid.rows` order."""
+    kinds = grid.rows()
+    if len(rows) != len(kinds):
+        raise ValueError(f"{len(rows)} rows measured for a grid of {len(kinds)} rows")
+    hidden, gradient, exploded = (np.array([np.asarray(r[j], dtype=float) for r in rows])
+                                  for j in range(3))
+    return RegimeMap(
+        grid=grid, row_kinds=tuple(k for k, _ in kinds), row_hursts=tuple(h for _, h in kinds),
+        boundary=tuple(critical_alpha(k, h, grid.block) for k, h in kinds),
+        hidden=hidden, gradient=gradient, exploded=exploded, wall_time_s=wall_time_s,
+        threads=threads,
+        meta={"torch": torch.__version__, "cells": len(kinds) * len(grid.alphas),
+              "samples_per_cell": grid.n_draws * grid.n_inputs,
+              "model": BLOCK_NAMES[grid.block], "workers": workers},
+    )
 
 
 def compute_map(grid: MapGrid, sigma: Callable, *,
-                progress: Callable[[str], None] | None = None, threads: int | None = 1,
-                workers: int = 1) -> RegimeMap:
-    """Measure the regime map on ``grid`` with activation ``sigma`` (a torch callable).
-
-    ``threads``: ``torch.set_num_threads`` per process (restored afterwards; ``None`` keeps
-    torch's). ``workers``: processes sharing the rows (``1``: this process; a ``sigma`` that
-    cannot be pickled also runs here). The cells do not depend on ``workers``. ``progress``
-    receives one line per row as it finishes.
-    """
+                progress: Callable[[str], None] | None = None,
+                threads: int | None = 1) -> RegimeMap:
+    """Measure the regime map on ``grid`` with activation ``sigma`` (a torch callable), row
+    after row in this process (``threads``: ``torch.set_num_threads``, restored afterwards;
+    ``None`` keeps torch's). Sweeps over processes or a cluster, resumable, are
+    :func:`verify.regime_map.compute_map`. ``progress`` receives one line per row."""
     if threads is not None and threads < 1:
         raise ValueError(f"threads={threads!r} must be >= 1 (or None: torch's default)")
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers={workers!r} must be a positive integer")
-    rows = grid.rows()
     n_threads = threads or torch.get_num_threads()
     old_threads = torch.get_num_threads()
-    results: list[tuple[np.ndarray, ...] | None] = [None] * len(rows)
+    rows = grid.rows()
+    results = []
     t0 = time.perf_counter()
-    use_pool = workers > 1 and len(rows) > 1 and _picklable(sigma)
-
-    def done(i: int, dt: float, out: tuple[np.ndarray, ...]) -> None:
-        results[i] = out
-        if progress is not None:
-            progress(f"row {i + 1}/{len(rows)} {_row_label(*rows[i]):>8}: {dt:.2f} s")
-
     try:
-        if use_pool:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(min(workers, len(rows)), mp_context=mp.get_context("spawn"),
-                                     initializer=_init_worker,
-                                     initargs=(grid, sigma, n_threads)) as pool:
-                for item in pool.map(_work, range(len(rows))):
-                    done(*item)
-        else:
-            torch.set_num_threads(n_threads)
-            local = _Rows(grid, sigma)
-            for i in range(len(rows)):
-                done(*local.measure(i))
+        torch.set_num_threads(n_threads)
+        local = MapRows(grid, sigma)
+        for i in range(len(rows)):
+            _, dt, out = local.measure(i)
+            results.append(out)
+            if progress is not None:
+                progress(f"row {i + 1}/{len(rows)} {_row_label(*rows[i]):>8}: {dt:.2f} s")
     finally:
         torch.set_num_threads(old_threads)
-    wall = time.perf_counter() - t0
-    hidden, gradient, exploded = (np.array([r[j] for r in results]) for j in range(3))
-    return RegimeMap(
-        grid=grid, row_kinds=tuple(k for k, _ in rows), row_hursts=tuple(h for _, h in rows),
-        boundary=tuple(critical_alpha(k, h, grid.block) for k, h in rows),
-        hidden=hidden, gradient=gradient, exploded=exploded, wall_time_s=wall,
-        threads=n_threads,
-        meta={"torch": torch.__version__, "cells": len(rows) * len(grid.alphas),
-              "samples_per_cell": grid.n_draws * grid.n_inputs,
-              "model": BLOCK_NAMES[grid.block], "workers": workers if use_pool else 1},
-    )
+    return assemble_map(grid, results, wall_time_s=time.perf_counter() - t0, threads=n_threads)

@@ -192,7 +192,7 @@ def test_block_o_map_follows_the_theory() -> None:
 
 
 def test_cells_do_not_depend_on_the_workers(tiny_map) -> None:
-    two = compute_map(MapGrid(**TINY), workers=2)
+    two = compute_map(MapGrid(**TINY), executor="process:2")
     assert two.meta["workers"] == 2
     np.testing.assert_array_equal(two.hidden, tiny_map.hidden)
     np.testing.assert_array_equal(two.gradient, tiny_map.gradient)
@@ -205,3 +205,21 @@ def test_cli_map_block_o(tmp_path: Path, capsys) -> None:
     assert main(argv) == 0
     doc = json.loads(out.with_suffix(".json").read_text())
     assert doc["grid"]["block"] == "O" and doc["meta"]["model"] == "res-3 (block O)"
+
+
+def test_an_interrupted_map_resumes_with_only_its_missing_rows(tiny_map, tmp_path) -> None:
+    from verify.regime_map import map_rows_store
+
+    store = tmp_path / "rows.jsonl"
+    grid = MapGrid(**TINY)
+    full = compute_map(grid, store=map_rows_store(store))
+    lines = store.read_text().splitlines()
+    assert len(lines) == 1 + len(grid.rows())
+    store.write_text("\n".join(lines[:2]) + "\n")  # only the first row survived
+    seen: list[str] = []
+    again = compute_map(grid, store=map_rows_store(store), progress=seen.append)
+    assert sum("stored" in line for line in seen) == 1
+    assert sum("stored" not in line for line in seen) == len(grid.rows()) - 1
+    for name in ("hidden", "gradient", "exploded"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(full, name))
+        np.testing.assert_array_equal(getattr(full, name), getattr(tiny_map, name))
