@@ -17,6 +17,11 @@ from verify.ledger import load_ledger, partial_paths
 
 REGIMES = ("R3-iid", "R3-smooth", "R6'", "R7")
 
+# each test runs a real verify in a child process (about a minute each on 2 cores): outside the
+# default run, which CI's extra step runs (.ci/run); the swallowed-Ctrl-C handler itself is
+# tested in the default run (tests/verify/test_plugin.py)
+pytestmark = pytest.mark.slow
+
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items()
