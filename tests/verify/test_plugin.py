@@ -175,10 +175,7 @@ def test_cli_and_plugin_agree_on_the_ledger_variable():
     assert set(cli.PROFILE_NAMES) == set(PROFILES)
 
 
-def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
-    # Python can swallow a KeyboardInterrupt (in a gc callback, an except clause of a library):
-    # the plugin's handler remembers the signal and stops the run when the test ends
-    pytester.makepyfile(test_swallow="""
+SWALLOWED_CTRL_C = """
         import os, signal
 
         def test_a():
@@ -191,7 +188,14 @@ def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
 
         def test_b():
             pass
-    """)
+    """
+"""A test that sends itself Ctrl-C and swallows the KeyboardInterrupt, then a second test."""
+
+
+def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
+    # Python can swallow a KeyboardInterrupt (in a gc callback, an except clause of a library):
+    # the plugin's handler remembers the signal and stops the run when the test ends
+    pytester.makepyfile(test_swallow=SWALLOWED_CTRL_C)
     result = pytester.runpytest_subprocess("--limits-profile", "dev", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
     result.assert_outcomes(passed=1)
@@ -199,20 +203,7 @@ def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
 
 def test_without_the_plugin_a_swallowed_ctrl_c_is_lost(pytester):
     # the negative control of the test above: without the handler the run goes on
-    pytester.makepyfile(test_swallow="""
-        import os, signal
-
-        def test_a():
-            try:
-                os.kill(os.getpid(), signal.SIGINT)
-                for _ in range(10 ** 6):
-                    pass
-            except KeyboardInterrupt:
-                pass
-
-        def test_b():
-            pass
-    """)
+    pytester.makepyfile(test_swallow=SWALLOWED_CTRL_C)
     result = pytester.runpytest_subprocess("-p", "no:verify.plugin", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     result.assert_outcomes(passed=2)
