@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import InvalidArgument
 
 __all__ = [
@@ -165,6 +165,10 @@ class Profile:
             "derandomize": self.derandomize,
             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
             "print_blob": True,
+            # no explain phase: after shrinking it re-runs hundreds of variations of the
+            # minimal example to mark which parts vary freely; at ~1 s per check a refuted
+            # conjecture spent Hypothesis' whole 300 s shrink budget there (218 checks).
+            "phases": tuple(p for p in Phase if p is not Phase.explain),
         }
         if not self.use_database:
             kwargs["database"] = None
