@@ -116,17 +116,17 @@ def measure_row(block: str, weights: dict[str, Tensor], sigma_d, x0: Tensor, u: 
     s = store if store is not None and store.shape == shape else torch.empty(shape, dtype=dtype)
     h = h0.clone()
     with torch.no_grad():
-        for k in range(depth):  # h <- h + V (delta sigma(.)): the add fused into the GEMM
-            y, dy = sigma_d(h if block == "S" else torch.bmm(w[k], h))
-            h = torch.baddbmm(h, v[k], y.mul_(delta))
+        for k in range(depth):  # h <- h + V (delta sigma(.)): the add fused into the GEMM,
+            y, dy = sigma_d(h if block == "S" else torch.bmm(w[k], h))  # in place (no copy)
+            h.baddbmm_(v[k], y.mul_(delta))
             torch.mul(dy, delta, out=s[k])
         g = u.repeat(1, n_a).to(dtype)[None].expand(m, d, cols).contiguous()
         for k in range(depth - 1, -1, -1):
             vg = torch.bmm(v[k].transpose(1, 2), g)
             if block == "S":
-                g = torch.addcmul(g, s[k], vg)
+                g.addcmul_(s[k], vg)
             else:
-                g = torch.baddbmm(g, w[k].transpose(1, 2), vg.mul_(s[k]))
+                g.baddbmm_(w[k].transpose(1, 2), vg.mul_(s[k]))
         ratio = (h - h0).norm(dim=1) / h0.norm(dim=1)  # (m, cols)
         grad = g.norm(dim=1)  # |dl/dh_L| = |u| = 1
     bad = ~(torch.isfinite(ratio) & torch.isfinite(grad))
