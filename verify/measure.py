@@ -99,10 +99,10 @@ def _unknown(names, where: str) -> None:
                          f"{sorted(TEST_FUNCTIONS)}")
 
 
-def _forward(instance: Instance, limit: Limit, budget: Budget, seed: int, *,
+def _forward(instance: Instance, limit: Limit, budget: Budget, seed: int, quantity: str, *,
              functions: tuple[str, ...] = (), law: bool = False, weak: bool = False) -> Table:
     inputs = simulation_inputs(limit, instance.width)
-    factor = budget.samples_factor.get("law" if law else "weak" if weak else "", 1)
+    factor = budget.samples_factor.get(quantity, 1)  # the budget's extra paths per quantity
     if law:
         depths: tuple[int, ...] = (max(budget.depths),)
     elif weak:
@@ -150,16 +150,17 @@ def _gradients(instance: Instance, limit: Limit, budget: Budget, seed: int,
 
 
 def _strong(instance, limit, budget, seed, claim, variants):
-    return _forward(instance, limit, budget, seed)
+    return _forward(instance, limit, budget, seed, claim.quantity.value)
 
 
 def _weak(instance, limit, budget, seed, claim, variants):
-    return _forward(instance, limit, budget, seed, functions=claim.test_functions, weak=True)
+    return _forward(instance, limit, budget, seed, claim.quantity.value,
+                    functions=claim.test_functions, weak=True)
 
 
 def _law(instance, limit, budget, seed, claim, variants):
-    return _forward(instance, limit, budget, seed, functions=claim.predicts.test_functions,
-                    law=True)
+    return _forward(instance, limit, budget, seed, claim.quantity.value,
+                    functions=claim.predicts.test_functions, law=True)
 
 
 def _grad(instance, limit, budget, seed, claim, variants):
