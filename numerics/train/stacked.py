@@ -133,14 +133,18 @@ class StackedTrainer:
             loss = self.model_losses(x, y)
             loss.sum().backward()
             if cfg.clip_norm is not None:
-                clip_per_model([(p.grad, ax) for p, ax in zip(self.params, self._axes,
-                                                              strict=True)], cfg.clip_norm)
+                self._clip(cfg.clip_norm)
             self.opt.step()
             out[t] = loss.detach().cpu()
             self.step += 1
         out = out.view(steps, len(cfg.depths), len(cfg.seeds))
         self._losses.append(out)
         return out
+
+    def _clip(self, max_norm: float) -> None:
+        """Per-model gradient clipping (never over the whole stack)."""
+        clip_per_model([(p.grad, ax) for p, ax in zip(self.params, self._axes, strict=True)],
+                       max_norm)
 
     @torch.no_grad()
     def evaluate(self, x: Tensor, y: Tensor) -> Tensor:
