@@ -98,6 +98,7 @@ def test_batch_stream_is_chunk_independent_and_one_permutation_per_epoch() -> No
         if epoch.numel() == 40:
             assert torch.equal(epoch.sort().values, torch.arange(40))
     assert not torch.equal(full[0], full[1])
+    assert not torch.equal(full[0, :5], full[0, 5:10])  # a new permutation each epoch
 
 
 # ---------------------------------------------------------------- stacked vs alone
@@ -185,6 +186,19 @@ def test_stacked_gradient_is_each_models_own_gradient_float64() -> None:
             assert gA.abs().max() > 0
             if L < cfg.max_depth:
                 assert tr.A.grad[L:, k].abs().max() == 0
+
+
+def test_shared_delta_is_used_as_its_absolute_value() -> None:
+    cfg = TrainConfig(depths=(2, 3), seeds=(0,), activation="relu", dtype="float64")
+    tr = StackedTrainer(SMALL, cfg)
+    x = SMALL.x_train[:4].double().expand(2, 4, 10)
+    before = tr.forward(x)
+    with torch.no_grad():
+        tr.delta.neg_()
+    assert torch.equal(tr.forward(x), before)
+    with torch.no_grad():
+        tr.delta.mul_(-2.0)
+    assert (tr.forward(x) - before).abs().max() > 1e-6
 
 
 # ---------------------------------------------------------------- padding
