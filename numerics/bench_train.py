@@ -1,8 +1,9 @@
 """Benchmark: training a whole depth x seed ladder as one stacked model, against the authors' way.
 
-Run ``python -m numerics.bench_train [--quick] [--max-depth 850] [--seeds 4] [--steps 32]
-[--threads 1]``. Workload (THEORY.md section 5, the authors' configuration): block I, tanh,
-shared delta, Adam lr 1e-2, batch 32, ``xavier-depth`` sd 0.01, the synthetic ODE task
+Run ``python -m numerics.bench_train [--quick] [--max-depth 850] [--seeds 4] [--steps 10]
+[--threads 1]`` (the default run takes minutes, almost all of it in the loop). Workload
+(THEORY.md section 5, the authors' configuration): block I, tanh, shared delta, Adam lr 1e-2,
+batch 32, ``xavier-depth`` sd 0.01, the synthetic ODE task
 (d = 10, 1024 training rows), depths ``floor(1.2^n)`` from 3 to ``--max-depth``, ``--seeds``
 seeds, ``--steps`` steps for every depth. Measured side by side in this process:
 
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--max-depth", type=int, default=850)
     p.add_argument("--seeds", type=int, default=4)
-    p.add_argument("--steps", type=int, default=32)
+    p.add_argument("--steps", type=int, default=10)
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     if a.quick:
