@@ -86,23 +86,25 @@ class StackedTrainer:
     def forward(self, x: Tensor) -> Tensor:
         """``x (models, B, d) -> h_L (models, B, d)``, model ``m`` through its own depth."""
         cfg = self.cfg
-        A_k, b_k = self.A.unbind(0), self.b.unbind(0)
+        # whole-stack views taken once (few autograd nodes per layer): A_k^T, b_k as a row
+        At_k = self.A.transpose(2, 3).unbind(0)
+        b_k = self.b.unsqueeze(2).unbind(0)
         if cfg.delta == "shared":
-            dl = self.delta.abs()
+            dl = self.delta.abs()[:, None, None]
         elif cfg.delta == "multi":
-            dk = self.delta.unbind(0)
+            dk = self.delta[:, :, None, None].unbind(0)
         else:
-            dl = self.fixed_delta
+            dl = self.fixed_delta[:, None, None]
         h, cur, done = x, 0, []
         for k in range(cfg.max_depth):
             s = self.start[k]
             if s > cur:
                 done.append(h[: s - cur])
                 h, cur = h[s - cur :], s
-            At = A_k[k][cur:].transpose(1, 2)
-            z = torch.baddbmm(b_k[k][cur:].unsqueeze(1), h, At) if cfg.bias else torch.bmm(h, At)
+            At = At_k[k][cur:]
+            z = torch.baddbmm(b_k[k][cur:], h, At) if cfg.bias else torch.bmm(h, At)
             dd = dk[k][cur:] if cfg.delta == "multi" else dl[cur:]
-            h = h + dd[:, None, None] * cfg.sigma(z)
+            h = torch.addcmul(h, dd, cfg.sigma(z))
         done.append(h)
         return torch.cat(done, dim=0)
 
