@@ -35,7 +35,10 @@ __all__ = ["StackedTrainer", "train_ladder"]
 
 
 class StackedTrainer:
-    """The stacked ladder and its optimiser state; :meth:`run` trains a fixed number of steps."""
+    """The stacked ladder and its optimiser state; :meth:`run` trains a fixed number of steps.
+
+    ``run(a); result(); run(b)`` gives the weights of ``run(a + b)`` exactly (the batch stream
+    is a function of the step), so statistics can be followed along training time."""
 
     def __init__(self, task: Task, config: TrainConfig) -> None:
         cfg, d = config, task.width

@@ -141,6 +141,18 @@ def test_stacked_ladder_follows_each_model_alone_float64() -> None:
     assert _compare(cfg, 25) < 1e-12
 
 
+def test_training_in_chunks_is_training_at_once() -> None:
+    # follow statistics in training time: run(a); result(); run(b) == run(a + b)
+    cfg = TrainConfig(depths=(2, 3), seeds=(0, 1), delta="multi", dtype="float64")
+    tr = StackedTrainer(SMALL, cfg)
+    tr.run(4)
+    mid = tr.result()
+    tr.run(7)
+    whole = train_ladder(SMALL, cfg, 11)
+    assert torch.equal(tr.result().A, whole.A) and torch.equal(tr.result().losses, whole.losses)
+    assert mid.steps == 4 and not torch.equal(mid.A, whole.A)
+
+
 class _GlobalClip(StackedTrainer):
     """Wrong on purpose: clips the whole stack's gradient as one vector."""
 
