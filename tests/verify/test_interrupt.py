@@ -42,7 +42,14 @@ def _start(tmp_path: Path, ledger: Path) -> subprocess.Popen:
         args += ["--regime", name]
     return subprocess.Popen(args + ["--", "-p", "no:cacheprovider"], cwd=tmp_path, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_ctrl_c_enabled)
+
+
+def _ctrl_c_enabled() -> None:
+    """In the child before exec: SIGINT to its default, as in a terminal. A shell's background
+    job (``cmd &``) starts with SIGINT ignored, and an ignored signal stays ignored across
+    exec: the run would then never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(ledger: Path, n: int, proc: subprocess.Popen, timeout: float = 240) -> int:

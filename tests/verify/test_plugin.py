@@ -191,10 +191,20 @@ SWALLOWED_CTRL_C = """
     """
 """A test that sends itself Ctrl-C and swallows the KeyboardInterrupt, then a second test."""
 
+CTRL_C_ENABLED = """
+        import signal
+
+        # as in a terminal: a run started as a shell's background job (CI scripts, nohup ...)
+        # inherits SIGINT ignored, and then neither the plugin nor Python ever sees the Ctrl-C
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    """
+"""A rootdir conftest (loaded before any plugin's pytest_configure) that enables Ctrl-C."""
+
 
 def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
     # Python can swallow a KeyboardInterrupt (in a gc callback, an except clause of a library):
     # the plugin's handler remembers the signal and stops the run when the test ends
+    pytester.makeconftest(CTRL_C_ENABLED)
     pytester.makepyfile(test_swallow=SWALLOWED_CTRL_C)
     result = pytester.runpytest_subprocess("--limits-profile", "dev", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.INTERRUPTED, result.stdout.str()
@@ -203,6 +213,7 @@ def test_a_swallowed_ctrl_c_still_stops_the_run_at_the_next_test(pytester):
 
 def test_without_the_plugin_a_swallowed_ctrl_c_is_lost(pytester):
     # the negative control of the test above: without the handler the run goes on
+    pytester.makeconftest(CTRL_C_ENABLED)
     pytester.makepyfile(test_swallow=SWALLOWED_CTRL_C)
     result = pytester.runpytest_subprocess("-p", "no:verify.plugin", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
