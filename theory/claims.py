@@ -37,6 +37,21 @@ class Quantity(StrEnum):
     GROWTH = "growth"          # |h_L| (explosion)
     GRAD_INPUT = "grad-input"  # |dl/dh_0 - P_0|
     GRAD_WEIGHT = "grad-weight"  # rescaled weight gradients against the limit's
+    # trained weights (theory/training.py), per depth and training seed:
+    WEIGHT_MAX = "weight-max"        # max_k |X_k| ~ L^-beta
+    WEIGHT_RMS = "weight-rms"        # (mean_k |X_k|^2)^(1/2)
+    DELTA_MAX = "delta-max"          # max_k |delta_k| ~ L^-alpha
+    INCREMENT_MAX = "increment-max"  # max_k |delta_k A_k| ~ L^-(alpha + beta)
+    ROUGHNESS = "roughness"          # R_L = QV / sum_k |X_k|^2 (scale-free)
+
+    @property
+    def trained(self) -> bool:
+        """Whether this is a statistic of trained weights (needs a regime with training)."""
+        return self in _TRAINED
+
+
+_TRAINED = frozenset({Quantity.WEIGHT_MAX, Quantity.WEIGHT_RMS, Quantity.DELTA_MAX,
+                      Quantity.INCREMENT_MAX, Quantity.ROUGHNESS})
 
 
 class Bound(StrEnum):

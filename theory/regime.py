@@ -25,8 +25,12 @@ from theory.activations import activation
 from theory.claims import Bound, Claim, Growth, Quantity, Rate, SameLaw
 from theory.limits import KINDS, Limit, derive_limit
 from theory.scaling import Block, Rough, Scaling, Smooth, WeightLaw
+from theory.training import Training
 
-STATUSES = ("theorem", "derived", "conjecture")
+STATUSES = ("theorem", "derived", "empirical", "conjecture")
+TRAINED_KIND = "trained"
+"""The ``claimed_kind`` of a regime about trained weights (``training=...``): no limit is
+derived, the claims are about statistics of the trained ladder."""
 _LIMIT_METRIC = {Quantity.STRONG: "strong", Quantity.SUP: "sup", Quantity.WEAK: "weak",
                  Quantity.LAW: "law", Quantity.IDENTITY: "identity", Quantity.GROWTH: "growth"}
 _BACKWARD_QUANTITY = {Quantity.GRAD_INPUT: "input", Quantity.GRAD_WEIGHT: "weight"}
@@ -68,6 +72,11 @@ class Regime:
     ``activations`` names the family verified; ``random_activations`` ("smooth", "odd" or
     None) lets verification also draw random activations of that kind (see
     :mod:`verify.strategies`). ``widths`` is the inclusive range of widths d drawn.
+
+    A regime about trained weights gives ``training=Training(...)`` (the protocol), block I,
+    ``scaling=None`` (the weights' scaling is what is measured, not assumed) and
+    ``claimed_kind="trained"``; its claims measure the trained quantities
+    (``Quantity.trained``) with explicit exponents; ``widths`` is the task's d.
     """
 
     name: str
@@ -76,13 +85,14 @@ class Regime:
     status: str
     block: Block
     activations: tuple[str, ...]
-    scaling: Scaling
+    scaling: Scaling | None
     claimed_kind: str
     claims: tuple[Claim, ...]
     parameters: dict[str, Domain] = field(default_factory=dict)
     widths: tuple[int, int] = (2, 5)
     random_activations: str | None = None
     limit_scaling: Scaling | None = None
+    training: Training | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -90,8 +100,13 @@ class Regime:
         if self.status not in STATUSES:
             raise RegimeError(f"{where}: status={self.status!r}: use one of {STATUSES}")
         object.__setattr__(self, "block", Block.parse(self.block))
-        if self.claimed_kind not in KINDS:
+        if self.training is not None:
+            self._check_trained(where)
+        elif self.claimed_kind not in KINDS:
             raise RegimeError(f"{where}: claimed_kind={self.claimed_kind!r}: use one of {KINDS}")
+        elif not isinstance(self.scaling, Scaling):
+            raise RegimeError(f"{where}: scaling={self.scaling!r} must be Scaling(...) (only a "
+                              "regime with training=Training(...) has none)")
         if not self.activations:
             raise RegimeError(f"{where}: activations must name at least one activation")
         for spec in self.activations:
@@ -112,12 +127,20 @@ class Regime:
             raise RegimeError(f"{where}: two claims measure the same quantity {quantities}; "
                               "one claim per quantity (its id is regime/quantity)")
         object.__setattr__(self, "claims", claims)
-        symbols = {str(s) for e in self.scaling.exponents() for s in e.free_symbols}
-        missing = symbols - set(self.parameters)
-        if missing:
-            raise RegimeError(f"{where}: exponent symbols {sorted(missing)} need a Domain in "
-                              "parameters")
-        self.scaling.validate(self.block)
+        for c in claims:
+            if c.quantity.trained != (self.training is not None):
+                raise RegimeError(
+                    f"{where}: claim {c.quantity.value} "
+                    + ("measures trained weights: give the regime training=Training(...)"
+                       if c.quantity.trained else "needs a limit: a regime with training=... "
+                       "claims only trained quantities (weight-max, roughness, ...)"))
+        if self.scaling is not None:
+            symbols = {str(s) for e in self.scaling.exponents() for s in e.free_symbols}
+            missing = symbols - set(self.parameters)
+            if missing:
+                raise RegimeError(f"{where}: exponent symbols {sorted(missing)} need a Domain "
+                                  "in parameters")
+            self.scaling.validate(self.block)
         for c in claims:
             for spec in c.activations or ():
                 activation(spec)
@@ -129,6 +152,23 @@ class Regime:
                 text = getattr(pred, "exponent", None)
                 if isinstance(text, str):
                     self.parse_exponent(text)  # a malformed exponent fails at load time
+
+    def _check_trained(self, where: str) -> None:
+        if not isinstance(self.training, Training):
+            raise RegimeError(f"{where}: training={self.training!r} must be Training(...)")
+        if self.claimed_kind != TRAINED_KIND:
+            raise RegimeError(f"{where}: a regime with training=... claims "
+                              f"claimed_kind={TRAINED_KIND!r}, not {self.claimed_kind!r}")
+        if self.scaling is not None or self.limit_scaling is not None:
+            raise RegimeError(f"{where}: a regime with training=... gives scaling=None (the "
+                              "trained weights' scaling is measured, not assumed)")
+        if self.block is not Block.I:
+            raise RegimeError(f"{where}: trained ladders are block I (delta_k sigma(A_k h_k + "
+                              f"b_k)); got block={self.block.value!r}")
+        if self.parameters:
+            raise RegimeError(f"{where}: a trained regime has no exponent parameters; got "
+                              f"{sorted(self.parameters)}")
+        object.__setattr__(self, "widths", (self.training.width, self.training.width))
 
     # ------------------------------------------------------------------ reading
     def claim_id(self, claim: Claim) -> str:
@@ -143,7 +183,7 @@ class Regime:
                        f"{[c.quantity.value for c in self.claims]}")
 
     def symbol(self, name: str) -> sp.Symbol:
-        for e in self.scaling.exponents():
+        for e in (self.scaling.exponents() if self.scaling is not None else ()):
             for sym in e.free_symbols:
                 if str(sym) == name:
                     return sym
@@ -196,13 +236,17 @@ class Regime:
     @property
     def bias_optional(self) -> bool:
         """Block I with a smooth inner part: a bias (scaled like it) may be switched on or off."""
-        return self.block is Block.I and self.scaling.inner.smooth is not None
+        return self.scaling is not None and self.block is Block.I and \
+            self.scaling.inner.smooth is not None
 
     def limit(self, sigma: str | None = None, *, bias: bool | None = None,
               **values: float) -> Limit:
         """The derived limit, generic (no values) or at concrete parameter values; ``bias``
         overrides the regime's own bias setting where :attr:`bias_optional`."""
         act = sigma or self.activations[0]
+        if self.training is not None:
+            raise RegimeError(f"{self.name} is about trained weights ({self.training.describe()}"
+                              "): no limit is derived for it")
         scaling = self.instance_scaling(**values) if values or not self.parameters else \
             self.generic_scaling()
         return derive_limit(self.block, act, self._with_bias(scaling, bias))
@@ -222,8 +266,20 @@ class Regime:
         if not isinstance(width, int) or width < self.widths[0]:
             raise RegimeError(f"{self.name}: width={width!r}; the claims are made for widths "
                               f">= {self.widths[0]} (widths={self.widths})")
-        self.instance_scaling(**values)
         activation(sigma)
+        if self.training is not None:
+            if values:
+                raise RegimeError(f"{self.name}: a trained regime has no parameters; got "
+                                  f"{sorted(values)}")
+            if width != self.training.width:
+                raise RegimeError(f"{self.name}: width={width} must be the task's d = "
+                                  f"{self.training.width}")
+            if bias is not None and bool(bias) != self.training.bias:
+                raise RegimeError(f"{self.name}: bias={bias} differs from the protocol's "
+                                  f"bias={self.training.bias}")
+            return Instance(regime=self, sigma=sigma, width=width, bias=self.training.bias,
+                            values={})
+        self.instance_scaling(**values)
         use_bias = self.scaling.bias if bias is None else bool(bias)
         self._with_bias(self.scaling, use_bias)
         return Instance(regime=self, sigma=sigma, width=width, bias=use_bias,
@@ -249,6 +305,8 @@ class Instance:
     def derived(self) -> Limit:
         """What :func:`derive_limit` gives for this instance's own scaling."""
         r = self.regime
+        if r.training is not None:
+            return r.limit(self.sigma)  # raises: trained regimes derive no limit
         scaling = r._with_bias(r.instance_scaling(**self.values), self.bias)
         return derive_limit(r.block, self.sigma, scaling)
 
@@ -257,7 +315,7 @@ class Instance:
         """The limit the claims compare against: the derived one, or for a conjecture with
         ``limit_scaling`` the limit derived for that scaling."""
         r = self.regime
-        if r.limit_scaling is None:
+        if r.limit_scaling is None or r.training is not None:
             return self.derived
         scaling = r._with_bias(r.instance_scaling(r.limit_scaling, **self.values), self.bias)
         return derive_limit(r.block, self.sigma, scaling)
@@ -275,8 +333,11 @@ class Instance:
                 + (f" {vals}" if vals else ""))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sigma": self.sigma, "width": self.width, "bias": self.bias,
-                "values": dict(self.values)}
+        out = {"sigma": self.sigma, "width": self.width, "bias": self.bias,
+               "values": dict(self.values)}
+        if self.regime.training is not None:
+            out["training"] = self.regime.training.to_dict()
+        return out
 
     def predicted(self, claim: Claim) -> Rate | Growth | SameLaw:
         """The claim's prediction with a concrete float exponent (the derived one where the
@@ -304,6 +365,9 @@ class Instance:
 
     def _derived_rate(self, claim: Claim):
         q = claim.quantity
+        if q.trained:
+            raise RegimeError(f"{self.regime.claim_id(claim)}: a trained-weight claim states "
+                              "its exponent, e.g. Rate(exponent=1)")
         limit = self.limit
         if q in _BACKWARD_QUANTITY:
             return self.backward.rate(_BACKWARD_QUANTITY[q])

@@ -43,7 +43,7 @@ import numpy as np
 from theory.claims import Claim, Growth, Prediction, Quantity, SameLaw
 from theory.regime import Instance, RegimeError
 from verify.controls import Twin, controls_for
-from verify.measure import Table, measure
+from verify.measure import Table, measure, trained_table
 from verify.profiles import Budget
 from verify.rates import fit_rate
 from verify.record import Record
@@ -125,6 +125,9 @@ def _columns(claim: Claim, pred: Prediction) -> list[str]:
 
 def _derivation(instance: Instance) -> dict[str, Any]:
     regime = instance.regime
+    if regime.training is not None:  # no limit is derived: the claims are about training
+        return {"kind": regime.claimed_kind, "claimed_kind": regime.claimed_kind,
+                "agrees": True, "reason": ""}
     try:
         derived = instance.derived
     except (ValueError, NotImplementedError) as exc:
@@ -139,7 +142,8 @@ def _derivation(instance: Instance) -> dict[str, Any]:
 
 
 def _needs_limit(claim: Claim) -> bool:
-    return claim.quantity not in (Quantity.IDENTITY, Quantity.GROWTH)
+    return claim.quantity not in (Quantity.IDENTITY, Quantity.GROWTH) and \
+        not claim.quantity.trained
 
 
 def retest_seed(seed: int) -> int:
@@ -199,7 +203,7 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
                       "regime's family or domains are wrong")
     try:
         pred = instance.predicted(claim)
-        limit = instance.limit
+        limit = None if regime.training is not None else instance.limit
     except (RegimeError, ValueError, KeyError) as exc:
         return refuse(f"no prediction: {exc}")
     if _needs_limit(claim) and limit.kind not in _LIMIT_KINDS:
@@ -212,6 +216,8 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
         table = measure(instance, claim, limit, budget, seed, variants=variants)
     except (NotImplementedError, ValueError) as exc:
         return refuse(f"cannot simulate: {type(exc).__name__}: {exc}")
+    if table.meta.get("not_judged"):
+        return refuse(str(table.meta["not_judged"]))[0], True
     records: list[Record] = []
     rate_twins = [t for t in twins if t.name == "rate-x2"]
     for column in _columns(claim, pred):
@@ -235,14 +241,21 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
 def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, table: Table,
                 budget: Budget, seed: int, base: dict) -> list[Record]:
     role = f"control:{twin.name}"
-    if twin.limit is not None:
+    if twin.limit is not None or twin.training is not None:
         try:
-            table = measure(instance, claim, twin.limit, budget, seed)
+            table = (trained_table(twin.training, instance.sigma, budget.training, int(seed))
+                     if twin.training is not None else
+                     measure(instance, claim, twin.limit, budget, seed))
         except (NotImplementedError, ValueError) as exc:
             return [Record(role=role, prediction=describe_prediction(twin.prediction,
                                                                      claim.quantity.value),
                            verdict=_verdict_dict(_inconclusive(f"cannot simulate: {exc}")),
                            **base)]
+    if table.meta.get("not_judged"):
+        return [Record(role=role, prediction=describe_prediction(twin.prediction,
+                                                                 claim.quantity.value),
+                       verdict=_verdict_dict(_inconclusive(str(table.meta["not_judged"]))),
+                       **base)]
     columns = [twin.column] if twin.column else _columns(claim, twin.prediction)
     out = []
     for column in columns:

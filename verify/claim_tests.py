@@ -34,7 +34,7 @@ def test_claim(claim_case, limits_profile, claim_recorder, data):
     regime, claim = claim_case
     include = limits_profile.name in NUMERIC_RANDOM_ACTIVATIONS
     instance = data.draw(instances(regime, claim, include_random=include), label="instance")
-    seed = data.draw(seeds(), label="seed")
+    seed = data.draw(seeds(regime, limits_profile.budget), label="seed")
     key = (instance, regime.claim_id(claim), limits_profile.name, seed)
     if key not in _CHECKED:  # the shrinker replays examples; a check is a pure function
         _CHECKED[key] = check(instance, claim, limits_profile.budget, seed=seed,

@@ -79,6 +79,12 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
         if regime.parameters:
             doms = ", ".join(f"{k} in {v.interval()}" for k, v in regime.parameters.items())
             print(f"  parameters: {doms}")
+        if regime.training is not None:
+            print(f"  trained: {regime.training.describe()}")
+            for claim in regime.claims:
+                print(f"    {regime.claim_id(claim)}: {claim.predicts}")
+            print()
+            continue
         for name in regime.activations:
             limit = regime.limit(name)
             ok = "" if limit.kind == regime.claimed_kind else (

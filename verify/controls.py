@@ -13,6 +13,12 @@ compared against (a limit), or which column of the same simulation is judged (a 
 ``drop-ito``        the diffusive limit (or its first variation) without the Ito correction
 ``neural-ode``      the neural ODE sigma(Abar H + bbar) where the linearised one holds (R2)
 ``scaling+1/2``     weight gradients scaled by L^(alpha + 1/2) instead of L^alpha
+``flat``            trained weights: the statistic does not fall with depth (rate 0), what
+                    white-noise-like (rough) weights give for the roughness index
+``smooth``          trained weights: the statistic falls at least like 1/L, what weights that
+                    are a smooth function of k/L give for the roughness index
+``trained-delta``   trained weights: the same prediction on the ladder trained with a shared,
+                    trained delta instead (T3: frozen delta is ODE-scaled, trained delta not)
 ==================  =========================================================================
 """
 
@@ -23,9 +29,10 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from theory.claims import Growth, Prediction, Quantity, Rate, SameLaw
+from theory.claims import Bound, Growth, Prediction, Quantity, Rate, SameLaw
 from theory.limits import Limit, a
 from theory.regime import Instance
+from theory.training import Training
 
 __all__ = ["CONTROLS", "GENERIC", "Twin", "controls_for", "drop_ito", "rate_twin"]
 
@@ -40,6 +47,7 @@ class Twin:
     limit: Limit | None = None
     column: str | None = None
     variant: str | None = None  # a variant the measurement must add (gradient twins)
+    training: Training | None = None  # trained weights: train this protocol instead
 
 
 def rate_twin(p: float) -> float:
@@ -93,6 +101,30 @@ def _scaling(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin |
     return Twin("scaling+1/2", pred, column="grad-weight:scaling", variant="scaling")
 
 
+def _trained_only(quantity: Quantity, name: str) -> None:
+    if not quantity.trained:
+        raise ValueError(f"control {name!r} is about trained weights; {quantity.value} is not "
+                         "a trained quantity")
+
+
+def _flat(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    _trained_only(quantity, "flat")
+    return Twin("flat", Rate(exponent=0))
+
+
+def _smooth(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    _trained_only(quantity, "smooth")
+    return Twin("smooth", Rate(exponent=1, bound=Bound.AT_LEAST))
+
+
+def _trained_delta(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    _trained_only(quantity, "trained-delta")
+    training = instance.regime.training
+    if training is None or training.delta == "shared":
+        return None
+    return Twin("trained-delta", pred, training=replace(training, delta="shared"))
+
+
 CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "rate-x2": lambda inst, pred, q: _rate_x2(inst, pred),
     "no-growth": lambda inst, pred, q: _no_growth(inst, pred),
@@ -100,6 +132,9 @@ CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "drop-ito": _drop_ito,
     "neural-ode": lambda inst, pred, q: _neural_ode(inst, pred),
     "scaling+1/2": _scaling,
+    "flat": _flat,
+    "smooth": _smooth,
+    "trained-delta": _trained_delta,
 }
 """name -> (instance, concrete prediction, quantity) -> Twin, or None where not applicable."""
 

@@ -11,7 +11,10 @@ per-sample columns for the quantity asked for:
 - ``law:<f>``: ``f(h_L) - f(H_1)`` at the deepest depth only, network and limit from the same
   input with independent noise (no strong coupling exists);
 - ``grad-input``/``grad-weight`` (and the variants ``:no-ito``, ``:scaling``): gradient errors
-  against the backpropagation limit (numerics.gradients).
+  against the backpropagation limit (numerics.gradients);
+- ``weight-max``/``weight-rms``/``delta-max``/``increment-max``/``roughness``: statistics of a
+  trained ladder (numerics.train, every depth and training seed stacked in one model), one
+  column per quantity with the training seeds as samples (:func:`trained_table`).
 
 Which measurement a quantity needs is a dict lookup (:data:`MEASUREMENTS`), never a branch on
 regime names.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -29,9 +33,11 @@ from numerics import Execution, GaussianInput, Ladder, Model, Sampling, simulate
 from numerics.from_theory import simulation_inputs
 from theory.limits import Limit
 from theory.regime import Instance
-from verify.profiles import Budget
+from theory.training import TRAINED_QUANTITIES, Training
+from verify.profiles import Budget, TrainingBudget
 
-__all__ = ["INPUT_SCALE", "MEASUREMENTS", "REFINE", "TEST_FUNCTIONS", "Table", "measure"]
+__all__ = ["INPUT_SCALE", "MEASUREMENTS", "REFINE", "TEST_FUNCTIONS", "Table", "measure",
+           "trained_table", "training_seeds"]
 
 INPUT_SCALE = 0.5
 """Inputs h_0 ~ N(0, 0.25 I): keeps superlinear Ito drifts far from their finite-time blow-up
@@ -149,6 +155,71 @@ def _gradients(instance: Instance, limit: Limit, budget: Budget, seed: int,
     return Table(tuple(table.depths), columns, overflow, table.n_samples, str(table.device))
 
 
+def training_seeds(seed: int, n: int) -> tuple[int, ...]:
+    """The ``n`` training seeds of a check with seed ``seed``: an independent stream per
+    check (the retest stage's seed gives fresh ones)."""
+    state = np.random.SeedSequence([int(seed), 5]).generate_state(n, dtype=np.uint32)
+    seeds = tuple(int(x) & 0x7FFF_FFFF for x in state)
+    if len(set(seeds)) != n:  # pragma: no cover - a 31-bit collision
+        raise ValueError(f"training seeds of seed {seed} collide; use another seed")
+    return seeds
+
+
+def _torch_activation(sigma: str):
+    if sigma in ("tanh", "relu"):
+        return sigma  # torch's own kernels
+    from theory.activations import activation, x
+    from theory.lambdify import to_torch
+
+    return to_torch(activation(sigma).expr, (x,))
+
+
+@lru_cache(maxsize=16)
+def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: int) -> Table:
+    """Train the ladder of ``training`` (activation ``sigma``) on the budget's depths and
+    training seeds, the data drawn from ``seed``, and tabulate :data:`TRAINED_QUANTITIES`
+    (float64 statistics of float32 training). Cached: claims on the same protocol share it."""
+    from numerics.measure.trained import ladder_columns, weight_statistics
+    from numerics.train import TrainConfig, eeg_task, ode_task, train_ladder
+
+    task = (ode_task if training.task == "ode" else eeg_task)(seed, width=training.width)
+    config = TrainConfig(depths=budget.depths, seeds=training_seeds(seed, budget.n_seeds),
+                         delta=training.delta, activation=_torch_activation(sigma),
+                         optimizer=training.optimizer, lr=training.lr,
+                         batch_size=training.batch_size, init_sd=training.init_sd,
+                         bias=training.bias)
+    ladder = train_ladder(task, config, budget.steps)
+    stats = weight_statistics(ladder)
+    columns = ladder_columns(stats)
+    assert set(columns) == set(TRAINED_QUANTITIES)
+    overflow = np.zeros((len(budget.depths), budget.n_seeds), dtype=bool)
+    for v in columns.values():
+        overflow |= ~np.isfinite(v)
+    losses = ladder.losses.to(torch.float64)
+    late = losses[-budget.loss_window:].mean(dim=0).median(dim=-1).values.numpy()
+    first = losses[0].median(dim=-1).values.numpy()
+    ratio = late / first  # per depth, medians over seeds
+    unfit = [L for L, r in zip(budget.depths, ratio, strict=True) if not r <= budget.fit_fraction]
+    meta: dict[str, object] = {"train_loss": [float(v) for v in late],
+                               "first_loss": [float(v) for v in first],
+                               "steps": budget.steps, "task": task.name}
+    if unfit:
+        meta["not_judged"] = (
+            f"the ladder has not fitted the data after {budget.steps} steps: training MSE "
+            f"{', '.join(f'{v:.2g}' for v in late)} at depths {list(budget.depths)}, above "
+            f"{budget.fit_fraction:g} of the first step's at depths {unfit}; train longer "
+            "(steps) or check the protocol")
+    return Table(tuple(budget.depths), columns, overflow, budget.n_seeds, "cpu", meta=meta)
+
+
+def _trained(instance, limit, budget, seed, claim, variants):
+    training = instance.regime.training
+    if training is None:
+        raise ValueError(f"{claim.quantity.value} measures trained weights; "
+                         f"{instance.regime.name} has no training protocol")
+    return trained_table(training, instance.sigma, budget.training, int(seed))
+
+
 def _strong(instance, limit, budget, seed, claim, variants):
     return _forward(instance, limit, budget, seed, claim.quantity.value)
 
@@ -168,7 +239,8 @@ def _grad(instance, limit, budget, seed, claim, variants):
 
 
 MEASUREMENTS = {"strong": _strong, "sup": _strong, "identity": _strong, "growth": _strong,
-                "weak": _weak, "law": _law, "grad-input": _grad, "grad-weight": _grad}
+                "weak": _weak, "law": _law, "grad-input": _grad, "grad-weight": _grad,
+                **{q: _trained for q in TRAINED_QUANTITIES}}
 """quantity -> measurement (instance, limit, budget, seed, claim, variants) -> Table."""
 
 

@@ -150,6 +150,10 @@ def instances(draw, regime: Regime, claim: Claim | None = None, *,
     return draw_instance(_HypothesisPicker(draw), regime, claim, include_random=include_random)
 
 
-def seeds() -> st.SearchStrategy[int]:
-    """Simulation seeds, drawn as data so that a failure replays."""
+def seeds(regime: Regime | None = None, budget=None) -> st.SearchStrategy[int]:
+    """Simulation seeds, drawn as data so that a failure replays. A trained regime draws its
+    data seed from the budget's small set (``budget.training.data_seeds``): each example
+    trains a whole ladder, and Hypothesis stops once that finite space is exhausted."""
+    if regime is not None and regime.training is not None and budget is not None:
+        return st.sampled_from(tuple(budget.training.data_seeds))
     return st.integers(*SEED_RANGE)

@@ -44,6 +44,7 @@ __all__ = [
     "depth_exponent",
     "effective_weights",
     "increment_norms",
+    "ladder_columns",
     "layer_norms",
     "max_cumulative_norm",
     "max_increment",
@@ -252,3 +253,11 @@ def weight_statistics(ladder: TrainedLadder) -> WeightStatistics:
         max_product=max_norm(product_weights(ladder), L),
         final_loss=final,
     )
+
+
+def ladder_columns(stats: WeightStatistics) -> dict[str, np.ndarray]:
+    """The claim quantities of :mod:`theory.training`, each ``(n_depths, n_seeds)``: the
+    seeds are the samples (the independent unit of the paired bootstrap over depths)."""
+    return {"weight-max": stats.max_norm, "weight-rms": stats.rms,
+            "delta-max": stats.max_delta, "increment-max": stats.max_product,
+            "roughness": stats.roughness_index}

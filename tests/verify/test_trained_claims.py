@@ -1,0 +1,152 @@
+"""Trained-weight claims (THEORY.md section 5) through the one orchestrator: the regime files
+T1, T3, T4, T4b validate, a trained ladder is measured with the training seeds as samples,
+true claims pass, their twins and wrong claims of the same shape are rejected, and a ladder
+that has not fitted the data is inconclusive, never a pass."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import find, settings
+from hypothesis.errors import NoSuchExample
+
+from theory.claims import Bound, Claim, Quantity, Rate
+from theory.regime import Regime, RegimeError
+from theory.regimes import get
+from theory.scaling import Scaling, WeightLaw
+from theory.training import TRAINED_QUANTITIES, Training
+from verify.check import check
+from verify.measure import trained_table, training_seeds
+from verify.profiles import TrainingBudget, get_profile
+from verify.strategies import seeds
+
+# small enough for the default run (a few seconds per ladder), large enough to fit the data
+SMALL = TrainingBudget(depths=(8, 16, 32, 64), n_seeds=6, steps=400)
+BUDGET = dataclasses.replace(get_profile("ci").budget, training=SMALL, window=4)
+
+
+def _regime(**changes) -> Regime:
+    base = dict(name="TX", claim="test", source="test", status="derived", block="I",
+                activations=("tanh",), scaling=None, claimed_kind="trained",
+                training=Training(), claims=(Claim(quantity="weight-max",
+                                                   predicts=Rate(exponent=0)),))
+    return Regime(**{**base, **changes})
+
+
+def test_the_trained_quantities_are_the_claims_quantities():
+    assert {q.value for q in Quantity if q.trained} == set(TRAINED_QUANTITIES)
+    assert not Quantity.STRONG.trained
+
+
+@pytest.mark.parametrize("changes, words", [
+    (dict(claimed_kind="neural-ode"), "claimed_kind='trained'"),
+    (dict(scaling=Scaling(1, inner=WeightLaw.iid(), outer=WeightLaw.iid())), "scaling=None"),
+    (dict(block="O"), "block I"),
+    (dict(training=None, claimed_kind="neural-ode"), "must be Scaling"),
+    (dict(claims=(Claim(quantity="strong"),)), "claims only trained quantities"),
+])
+def test_a_malformed_trained_regime_is_refused_with_the_fix(changes, words):
+    with pytest.raises(RegimeError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        _regime(**changes)
+
+
+def test_a_trained_claim_in_a_limit_regime_is_refused():
+    r1 = get("R1")
+    with pytest.raises(RegimeError, match="measures trained weights"):
+        dataclasses.replace(r1, claims=(Claim(quantity="roughness"),))
+
+
+@pytest.mark.parametrize("field, value", [("delta", "half"), ("optimizer", "lbfgs"),
+                                          ("lr", 0.0), ("lr", float("nan")), ("width", 0),
+                                          ("task", "mnist")])
+def test_a_bad_training_protocol_names_the_field(field, value):
+    with pytest.raises(ValueError, match=f"Training.{field}"):
+        Training(**{field: value})
+
+
+def test_instances_are_the_task_width_and_derive_no_limit():
+    t1 = get("T1")
+    assert t1.widths == (10, 10)
+    inst = t1.at(sigma="tanh", width=10)
+    assert inst.to_dict()["training"]["delta"] == "shared"
+    with pytest.raises(RegimeError, match="width=5"):
+        t1.at(sigma="tanh", width=5)
+    with pytest.raises(RegimeError, match="no limit"):
+        inst.limit  # noqa: B018
+    with pytest.raises(RegimeError, match="states its exponent"):
+        inst.predicted(Claim(quantity="roughness"))
+
+
+def test_a_trained_regime_draws_its_data_seed_from_the_budgets_small_set():
+    budget = dataclasses.replace(BUDGET, training=dataclasses.replace(SMALL,
+                                                                      data_seeds=(3, 7)))
+    drawn = set()
+    with pytest.raises(NoSuchExample):  # the condition never holds: every draw is seen
+        find(seeds(get("T1"), budget), lambda s: drawn.add(s) or False,
+             settings=settings(max_examples=50, database=None))
+    assert drawn == {3, 7}
+
+
+def test_training_seeds_are_distinct_and_depend_on_the_check_seed():
+    a, b = training_seeds(1, 8), training_seeds(2, 8)
+    assert len(set(a)) == 8 and not set(a) & set(b)
+    assert training_seeds(1, 8) == a
+
+
+def test_the_trained_table_has_the_seeds_as_samples():
+    table = trained_table(Training(), "tanh", SMALL, 0)
+    assert table.at == SMALL.depths and table.n_samples == SMALL.n_seeds
+    for q in TRAINED_QUANTITIES:
+        assert np.asarray(table.columns[q]).shape == (len(SMALL.depths), SMALL.n_seeds)
+        assert np.isfinite(table.columns[q]).all()
+    assert "not_judged" not in table.meta
+    assert max(table.meta["train_loss"]) <= SMALL.fit_fraction * min(table.meta["first_loss"])
+
+
+def _statuses(records):
+    return {r.role: r.verdict["status"] for r in records}
+
+
+@pytest.mark.parametrize("name", ["T1", "T3", "T4"])
+def test_each_tanh_claim_passes_and_its_twins_are_rejected(name):
+    regime = get(name)
+    claim = regime.claims[0]
+    records = check(regime.at(sigma="tanh", width=10), claim, BUDGET, seed=0, retest="never")
+    statuses = _statuses(records)
+    assert statuses.pop("claim") == "consistent", records[0].explain()
+    assert statuses and set(statuses.values()) == {"inconsistent"}, statuses
+    expected = {"T1": {"control:rate-x2"}, "T3": {"control:rate-x2", "control:trained-delta"},
+                "T4": {"control:rate-x2", "control:flat"}}[name]
+    assert set(statuses) == expected
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("T1", Rate(exponent=0.5)),                   # alpha + beta = 1/2: a wrong product exponent
+    ("T3", Rate(exponent=0.3)),                   # beta of the trained-delta ladder, not frozen
+    ("T4", Rate(exponent=0)),                     # rough weights where tanh trains smooth ones
+])
+def test_a_wrong_claim_of_the_same_shape_is_rejected(name, wrong):
+    regime = get(name)
+    claim = dataclasses.replace(regime.claims[0], predicts=wrong, controls=())
+    records = check(regime.at(sigma="tanh", width=10), claim, BUDGET, seed=0, retest="never",
+                    controls=False)
+    assert [r.verdict["status"] for r in records] == ["inconsistent"]
+
+
+def test_a_ladder_that_has_not_fitted_is_inconclusive_never_a_pass():
+    unfit = dataclasses.replace(BUDGET, training=dataclasses.replace(SMALL, steps=3,
+                                                                     loss_window=1))
+    t1 = get("T1")
+    records = check(t1.at(sigma="tanh", width=10), t1.claims[0], unfit, seed=0,
+                    retest="never")
+    assert [r.verdict["status"] for r in records] == ["inconclusive"]
+    assert "has not fitted the data after 3 steps" in records[0].verdict["advice"]
+
+
+def test_the_rough_claim_bound_of_t4b_is_the_smooth_twin_of_t4():
+    t4, t4b = get("T4").claims[0], get("T4b").claims[0]
+    assert t4.predicts == Rate(exponent=1, bound=Bound.AT_LEAST)
+    assert "smooth" in t4b.controls and "flat" in t4.controls
+    assert t4b.predicts == Rate(exponent=0)
