@@ -19,6 +19,8 @@ compared against (a limit), or which column of the same simulation is judged (a 
                     are a smooth function of k/L give for the roughness index
 ``trained-delta``   trained weights: the same prediction on the ladder trained with a shared,
                     trained delta instead (T3: frozen delta is ODE-scaled, trained delta not)
+``adam``            trained weights: the same prediction on the ladder trained by Adam (lr
+                    1e-2, the authors') instead of SGD (T2: Adam breaks SGD's conservation law)
 ==================  =========================================================================
 """
 
@@ -125,6 +127,14 @@ def _trained_delta(instance: Instance, pred: Prediction, quantity: Quantity) -> 
     return Twin("trained-delta", pred, training=replace(training, delta="shared"))
 
 
+def _adam(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    _trained_only(quantity, "adam")
+    training = instance.regime.training
+    if training is None or training.optimizer == "adam":
+        return None
+    return Twin("adam", pred, training=replace(training, optimizer="adam", lr=1e-2))
+
+
 CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "rate-x2": lambda inst, pred, q: _rate_x2(inst, pred),
     "no-growth": lambda inst, pred, q: _no_growth(inst, pred),
@@ -135,6 +145,7 @@ CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "flat": _flat,
     "smooth": _smooth,
     "trained-delta": _trained_delta,
+    "adam": _adam,
 }
 """name -> (instance, concrete prediction, quantity) -> Twin, or None where not applicable."""
 

@@ -93,9 +93,15 @@ class Table:
             means.append(mean)
             ses.append(se)
             ns.append(n)
-        return {"over": "depth", "at": list(self.at), "column": column, "mean": means,
-                "se": ses, "n": ns,
-                "overflow": [float(x) for x in np.asarray(self.overflow).mean(axis=-1)]}
+        out = {"over": "depth", "at": list(self.at), "column": column, "mean": means,
+               "se": ses, "n": ns,
+               "overflow": [float(x) for x in np.asarray(self.overflow).mean(axis=-1)]}
+        for key in ("train_loss", "first_loss"):  # trained ladders: did every depth fit?
+            if key in self.meta:
+                out[key] = [float(v) for v in self.meta[key]]
+        if "steps" in self.meta:
+            out["steps"] = int(self.meta["steps"])
+        return out
 
 
 def _unknown(names, where: str) -> None:

@@ -10,8 +10,10 @@ from numerics.train.data import Task, eeg_task, ode_task
 from numerics.train.reference import SingleModel, single_weights, train_single
 from numerics.train.result import TrainedLadder
 from numerics.train.stacked import StackedTrainer, train_ladder
+from numerics.train.stopping import AuthorsStopping, train_with_stopping
 
 __all__ = [
+    "AuthorsStopping",
     "DELTA_MODES",
     "SingleModel",
     "StackedTrainer",
@@ -26,4 +28,5 @@ __all__ = [
     "single_weights",
     "train_ladder",
     "train_single",
+    "train_with_stopping",
 ]

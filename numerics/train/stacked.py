@@ -82,6 +82,7 @@ class StackedTrainer:
         else:
             self.opt = StackedSGD(params, lr=cfg.lr)
         self.step = 0
+        self._frozen: list[tuple[Tensor, int, Tensor, Tensor]] = []
         self._losses: list[Tensor] = []
         self._x = task.x_train.to(device=dev, dtype=dt)
         self._y = task.y_train.to(device=dev, dtype=dt)
@@ -140,11 +141,29 @@ class StackedTrainer:
             if cfg.clip_norm is not None:
                 self._clip(cfg.clip_norm)
             self.opt.step()
+            self._restore_frozen()
             out[t] = loss.detach().cpu()
             self.step += 1
         out = out.view(steps, len(cfg.depths), len(cfg.seeds))
         self._losses.append(out)
         return out
+
+    @torch.no_grad()
+    def freeze(self, models: Tensor) -> None:
+        """Stop training the models where ``models`` (bool, ``(n_models,)``, model ``m =
+        i_depth * n_seeds + i_seed``) is true: their parameters are restored to their values now
+        after every later step (the authors' early stopping, :mod:`numerics.train.stopping`)."""
+        models = torch.as_tensor(models, dtype=torch.bool).reshape(-1)
+        if models.numel() != self.n_models:
+            raise ValueError(f"freeze: {models.numel()} flags for {self.n_models} models")
+        index = models.nonzero().reshape(-1).to(self.A.device)
+        self._frozen = [(p, ax, index, p.index_select(ax, index).clone())
+                        for p, ax in zip(self.params, self._axes, strict=True)]
+
+    @torch.no_grad()
+    def _restore_frozen(self) -> None:
+        for p, ax, index, value in self._frozen:
+            p.index_copy_(ax, index, value)
 
     def _clip(self, max_norm: float) -> None:
         """Per-model gradient clipping (never over the whole stack)."""

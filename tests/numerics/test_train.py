@@ -15,6 +15,7 @@ import torch
 
 from numerics.measure import trained as st
 from numerics.train import (
+    AuthorsStopping,
     StackedTrainer,
     Task,
     TrainConfig,
@@ -25,6 +26,7 @@ from numerics.train import (
     single_weights,
     train_ladder,
     train_single,
+    train_with_stopping,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -423,3 +425,55 @@ def test_fused_adam_is_the_step_by_step_formula() -> None:
     for a, b_, a0 in zip(p1, p2, start, strict=True):
         assert (a - b_).abs().max() < 1e-6  # measured: within a few float32 ulps
         assert (a - a0).abs().max() > 0.05  # 20 steps of lr 1e-2 moved them
+
+
+# ---------------------------------------------------------------- the authors' stopping rule
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_early_stopping_freezes_each_model_where_training_it_alone_would_stop(optimizer) -> None:
+    # a model stopped after e epochs has exactly the weights of the same model trained for
+    # e epochs in a ladder of its own: freezing keeps it out of every later step (Adam's
+    # moments included), while the other models go on
+    cfg = TrainConfig(depths=(2, 5), seeds=(0, 1), delta="shared", optimizer=optimizer,
+                      lr=0.05 if optimizer == "adam" else 0.5, dtype="float64")
+    rule = AuthorsStopping(threshold=1e-3, patience=2, max_epochs=12,
+                           min_improvement=0.05 if optimizer == "adam" else 0.3)
+    ladder, epochs = train_with_stopping(SMALL, cfg, rule)
+    per_epoch = SMALL.n_train // cfg.batch_size
+    assert epochs.shape == (2, 2) and len(set(epochs.ravel().tolist())) > 1, epochs
+    for i, L in enumerate(cfg.depths):
+        for s, seed in enumerate(cfg.seeds):
+            alone = train_ladder(SMALL, TrainConfig(**{**_fields(cfg), "depths": (L,),
+                                                        "seeds": (seed,)}),
+                                 int(epochs[i, s]) * per_epoch)
+            assert torch.allclose(ladder.A[i, s, :L], alone.A[0, 0, :L], rtol=0, atol=1e-12)
+            assert torch.allclose(ladder.delta[i, s, :L], alone.delta[0, 0, :L], rtol=0,
+                                  atol=1e-12)
+
+
+def test_negative_control_without_freezing_the_stopped_models_move() -> None:
+    cfg = TrainConfig(depths=(2, 5), seeds=(0,), delta="shared", lr=0.05, dtype="float64")
+    tr = StackedTrainer(SMALL, cfg)
+    tr.run(4)
+    tr.freeze(torch.tensor([True, False]))
+    before = tr.result()
+    tr.run(3)
+    after = tr.result()
+    assert torch.equal(after.A[0], before.A[0]) and not torch.equal(after.A[1], before.A[1])
+    tr.freeze(torch.tensor([False, False]))  # unfrozen: Adam's moments move it again
+    tr.run(1)
+    assert not torch.equal(tr.result().A[0], before.A[0])
+
+
+def test_stopping_rule_errors_name_the_field() -> None:
+    for kwargs in ({"threshold": 0}, {"patience": 0}, {"min_improvement": 1.0},
+                   {"max_epochs": 0}):
+        with pytest.raises(ValueError, match=next(iter(kwargs))):
+            AuthorsStopping(**kwargs)
+
+
+def _fields(cfg: TrainConfig) -> dict:
+    import dataclasses
+
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.init}

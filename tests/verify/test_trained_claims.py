@@ -103,6 +103,8 @@ def test_the_trained_table_has_the_seeds_as_samples():
         assert np.isfinite(table.columns[q]).all()
     assert "not_judged" not in table.meta
     assert max(table.meta["train_loss"]) <= SMALL.fit_fraction * min(table.meta["first_loss"])
+    summary = table.summary("roughness")  # what the ledger keeps: the fit criterion's numbers
+    assert summary["steps"] == SMALL.steps and len(summary["train_loss"]) == len(SMALL.depths)
 
 
 def _statuses(records):

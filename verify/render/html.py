@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from verify.render.model import Example, RegimeSection, Report, fmt
+from verify.render.model import Example, RegimeSection, Report, fmt, headings
 from verify.render.names import LEGEND
 from verify.render.rows import (
     VERDICT_HEAD,
@@ -147,8 +147,9 @@ def _section(section: RegimeSection, figure_src: Mapping[str, str]) -> str:
     for line in section.disagreements:
         out.append(f'<p class="warn">Derivation beside the measurement: {_e(line)}; measured '
                    f"outcome: <b>{_e(o.word)}</b></p>")
+    theory_title, figures_title = headings(section.derivations)
     if section.derivations:
-        out.append("<h3>Derived limit (theory, exact)</h3>")
+        out.append(f"<h3>{_e(theory_title)}</h3>")
     for d in section.derivations:
         if d.error:
             out.append(f"<p>sigma = <code>{_e(d.sigma)}</code>: derivation unavailable: "
@@ -168,7 +169,7 @@ def _section(section: RegimeSection, figure_src: Mapping[str, str]) -> str:
                    + _table(VERDICT_HEAD, (verdict_cells(e) for e in section.folded))
                    + "</details>")
     if section.figures:
-        out.append("<h3>Error against depth (log-log)</h3>")
+        out.append(f"<h3>{_e(figures_title)}</h3>")
     for f in section.figures:
         out.append(f'<figure><img alt="{_e(f.caption)}" src="{figure_src[f.name]}">'
                    f"<figcaption>{_e(f.caption)}</figcaption></figure>")

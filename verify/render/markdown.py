@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from verify.render.model import RegimeSection, Report, fmt
+from verify.render.model import RegimeSection, Report, fmt, headings
 from verify.render.names import LEGEND
 from verify.render.rows import (
     VERDICT_HEAD,
@@ -82,8 +82,9 @@ def _section(s: RegimeSection, figures_dir: str) -> list[str]:
     out += [f"*Derivation beside the measurement*: {_md(line)}; measured outcome: **{o.word}**"
             for line in s.disagreements]
     out += [""] if s.disagreements else []
+    theory_title, figures_title = headings(s.derivations)
     if s.derivations:
-        out += ["", "### Derived limit (theory, exact)", ""]
+        out += ["", f"### {theory_title}", ""]
     for d in s.derivations:
         if d.error:
             out += [f"sigma = {_code(d.sigma)}: derivation unavailable: {_md(d.error)}", ""]
@@ -99,7 +100,7 @@ def _section(s: RegimeSection, figures_dir: str) -> list[str]:
                 "</summary>", "", _table(VERDICT_HEAD, (verdict_cells(e) for e in s.folded)),
                 "", "</details>", ""]
     if s.figures:
-        out += ["### Error against depth (log-log)", ""]
+        out += [f"### {figures_title}", ""]
     out += [f"![{_md(f.caption)}]({figures_dir}/{f.name})\n\n*{_md(f.caption)}*\n"
             for f in s.figures]
     return out

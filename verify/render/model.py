@@ -173,6 +173,19 @@ def examples_from_ledger(ledger: Ledger) -> list[Example]:
     return [Example(i + 1, ledger.records[i], i in keep) for i in order]
 
 
+TRAINED = "trained"
+_RELATION = {"sharp": "=", "at-least": ">=", "at-most": "<="}
+
+
+def headings(derivations: Sequence[Derivation]) -> tuple[str, str]:
+    """The titles of a section's theory part and figures: a trained regime shows its training
+    protocol and trained-weight statistics, the others the derived limit and the errors."""
+    if derivations and all(d.kind == TRAINED for d in derivations):
+        return ("Training protocol (the claims' predictions are stated, not derived)",
+                "Trained-weight statistics against depth (log-log, training seeds as samples)")
+    return "Derived limit (theory, exact)", "Error against depth (log-log)"
+
+
 @dataclass(frozen=True)
 class Derivation:
     """What theory derives for one regime and activation (or why it cannot)."""
@@ -242,6 +255,12 @@ def derivation(regime: str, sigma: str, quantity: str = "") -> Derivation:
         from theory.regimes import get
 
         act = activation(_safe_sigma(sigma))
+        regime_value = get(regime)
+        if regime_value.training is not None:  # trained weights: the protocol, no limit
+            return Derivation(sigma, TRAINED, regime_value.training.describe(), "", tuple(
+                f"{regime_value.claim_id(c)}: {c.quantity.value} rate "
+                f"{_RELATION[c.predicts.bound.value]} {c.predicts.exponent}"
+                for c in regime_value.claims))
         try:
             from theory.parse import time_limit
         except ImportError:  # pragma: no cover - older theory
