@@ -122,7 +122,10 @@ class Claim:
     ``domains`` narrows parameter ranges for this claim only (name -> Domain), ``controls`` names
     the wrong twins (see :mod:`verify.controls`) the same budget must reject, beyond the
     generic twin of the prediction; ``test_functions`` are used by weak and law claims;
-    ``notes`` record why a family or range is restricted (with the measured numbers).
+    ``notes`` record why a family or range is restricted (with the measured numbers);
+    ``window`` fits the claim on that many deepest depths (None: the profile's window);
+    ``profiles`` names the only profiles that check it (empty: every profile), for a claim
+    whose protocol is too heavy for the others (T5 trains the authors' grid to depth 850).
     """
 
     quantity: Quantity
@@ -134,6 +137,8 @@ class Claim:
     over: str = "depth"
     source: str = ""
     notes: str = ""
+    window: int | None = None
+    profiles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -148,5 +153,8 @@ class Claim:
             raise ValueError(f"Claim.over={self.over!r}: only 'depth' is simulated so far")
         if self.quantity is Quantity.WEAK and not self.test_functions:
             raise ValueError("a weak claim needs test_functions, e.g. ('|h|^2', 'tanh(h_1)')")
+        if self.window is not None and not (isinstance(self.window, int) and self.window >= 3):
+            raise ValueError(f"Claim.window={self.window!r} must be an int >= 3 or None")
+        object.__setattr__(self, "profiles", tuple(self.profiles))
         object.__setattr__(self, "controls", tuple(self.controls))
         object.__setattr__(self, "domains", dict(self.domains))

@@ -36,6 +36,7 @@ __all__ = ["DELTA_MODES", "OPTIMIZERS", "TASKS", "TRAINED_QUANTITIES", "Training
 DELTA_MODES = ("shared", "multi", "frozen", "none")
 OPTIMIZERS = ("adam", "sgd")
 TASKS = ("ode", "eeg")
+STOPPING = ("fixed", "authors")
 TRAINED_QUANTITIES = ("weight-max", "weight-rms", "delta-max", "increment-max", "roughness")
 """The quantities a trained ladder is measured by (each a column over depth x training seed)."""
 
@@ -47,7 +48,10 @@ class Training:
 
     ``task``: ``"ode"`` (the authors' synthetic data) or ``"eeg"`` (matplotlib's bundled EEG
     sample as a forecasting task); ``width`` is the data dimension d; ``delta``, ``optimizer``,
-    ``lr``, ``batch_size``, ``init_sd`` as in the module doc."""
+    ``lr``, ``batch_size``, ``init_sd`` as in the module doc. ``depths``: the protocol's own
+    depth grid (None: the profile's ladder); ``stopping``: ``"fixed"`` (the profile's step
+    count for every depth) or ``"authors"`` (their early-stopping rule: epoch-mean MSE below
+    1e-3, or 5 epochs without a 1% improvement; for reproducing their numbers only)."""
 
     delta: str = "shared"
     optimizer: str = "adam"
@@ -57,6 +61,8 @@ class Training:
     task: str = "ode"
     width: int = 10
     bias: bool = True
+    depths: tuple[int, ...] | None = None
+    stopping: str = "fixed"
 
     def __post_init__(self) -> None:
         for name, value, known in (("delta", self.delta, DELTA_MODES),
@@ -64,6 +70,16 @@ class Training:
                                    ("task", self.task, TASKS)):
             if value not in known:
                 raise ValueError(f"Training.{name}={value!r} is unknown; use one of {known}")
+        if self.stopping not in STOPPING:
+            raise ValueError(f"Training.stopping={self.stopping!r} is unknown; use one of "
+                             f"{STOPPING}")
+        if self.depths is not None:
+            d = tuple(self.depths)
+            if len(d) < 3 or any(not isinstance(x, int) or x < 1 for x in d) or any(
+                    b <= a for a, b in zip(d, d[1:], strict=False)):
+                raise ValueError(f"Training.depths={self.depths!r} must be >= 3 increasing "
+                                 "positive ints, or None for the profile's ladder")
+            object.__setattr__(self, "depths", d)
         for name in ("lr", "init_sd"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
@@ -79,9 +95,14 @@ class Training:
         delta = {"shared": "delta shared (trained, init 1/L)",
                  "multi": "delta_k per layer (trained, init N(0, 1/L^2))",
                  "frozen": "delta = 1/L frozen", "none": "delta = 1"}[self.delta]
+        grid = "" if self.depths is None else (
+            f"; depths {self.depths[0]}..{self.depths[-1]} ({len(self.depths)} depths)")
+        stop = "" if self.stopping == "fixed" else "; the authors' early stopping"
         return (f"h_(k+1) = h_k + delta_k sigma(A_k h_k + b_k), {delta}; {self.optimizer} "
                 f"lr {self.lr:g}, batch {self.batch_size}, init sd {self.init_sd:g}/(L d); "
-                f"task {self.task} (d = {self.width}), MSE")
+                f"task {self.task} (d = {self.width}), MSE{grid}{stop}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["depths"] = None if self.depths is None else list(self.depths)
+        return out

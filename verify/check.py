@@ -82,15 +82,16 @@ def _inconclusive(reason: str) -> Verdict:
     return Verdict("inconclusive", "sharp", nan, 0.0, nan, nan, nan, nan, 0, reason)
 
 
-def _fit_kwargs(budget: Budget, depths) -> dict[str, Any]:
+def _fit_kwargs(budget: Budget, depths, window: int | None = None) -> dict[str, Any]:
     """The budget's fit settings, the window capped at the ladder (weak claims have their own
     shorter ladder)."""
-    return {**budget.fit_kwargs(), "window": min(budget.window, len(depths))}
+    return {**budget.fit_kwargs(), "window": min(window or budget.window, len(depths))}
 
 
 def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget, *,
-                     seed: int) -> tuple[dict | None, Verdict]:
-    """Fit ``column`` of ``table`` as ``pred`` requires and judge it: (fit dict, verdict)."""
+                     seed: int, window: int | None = None) -> tuple[dict | None, Verdict]:
+    """Fit ``column`` of ``table`` as ``pred`` requires and judge it: (fit dict, verdict);
+    ``window``: the claim's own number of fitted depths (None: the budget's)."""
     if isinstance(pred, SameLaw):
         laws = {name[4:]: np.asarray(v, dtype=float)[-1] for name, v in table.columns.items()
                 if name.startswith("law:")}
@@ -104,13 +105,13 @@ def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget
         if overflow:
             verdict = judge_growth(None, overflow=True)
             return None, replace(verdict, predicted=p)
-        fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths))
+        fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths, window))
         verdict = judge_growth(fit, min_slope=max(0.0, p - tau), tolerance=0.0)
         return fit.to_dict(), replace(verdict, predicted=p, tolerance=tau)
     if overflow:
         return None, judge_diverged(p, n_samples=table.n_samples, tolerance=tau,
                                     max_width=budget.max_width)
-    fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths))
+    fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths, window))
     kind = {"sharp": "sharp", "at-least": "at_least", "at-most": "at_most"}[pred.bound.value]
     return fit.to_dict(), judge(fit, p, kind=kind, tolerance=tau, max_width=budget.max_width)
 
@@ -198,6 +199,10 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
                                                  "text": "-"},
                        verdict=_verdict_dict(_inconclusive(reason)), **base)], False
 
+    if claim.profiles and profile and profile not in claim.profiles:
+        return refuse(f"{regime.claim_id(claim)} is checked only in the profiles "
+                      f"{list(claim.profiles)} (its protocol is too heavy for {profile!r}); "
+                      f"run it with --profile {claim.profiles[0]}")
     if regime.status != "conjecture" and not derivation["agrees"]:
         return refuse(f"{regime.name} is {regime.status} but {derivation['reason']}: the "
                       "regime's family or domains are wrong")
@@ -221,10 +226,11 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
     records: list[Record] = []
     rate_twins = [t for t in twins if t.name == "rate-x2"]
     for column in _columns(claim, pred):
-        fit, verdict = judge_prediction(pred, table, column, budget, seed=seed)
+        fit, verdict = judge_prediction(pred, table, column, budget, seed=seed,
+                                        window=claim.window)
         for twin in rate_twins:  # resolution: the claim must beat its twin on the same fit
             _, twin_verdict = judge_prediction(twin.prediction, table, column, budget,
-                                               seed=seed)
+                                               seed=seed, window=claim.window)
             if verdict.status == "consistent" and twin_verdict.status != "inconsistent":
                 verdict = replace(verdict, status="inconclusive", advice=(
                     f"cannot tell the claim {describe_prediction(pred, column)['text']} from "
@@ -259,7 +265,8 @@ def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, 
     columns = [twin.column] if twin.column else _columns(claim, twin.prediction)
     out = []
     for column in columns:
-        fit, verdict = judge_prediction(twin.prediction, table, column, budget, seed=seed)
+        fit, verdict = judge_prediction(twin.prediction, table, column, budget, seed=seed,
+                                        window=claim.window)
         out.append(Record(role=role, prediction=describe_prediction(twin.prediction, column),
                           table=table.summary(column), fit=fit,
                           verdict=_verdict_dict(verdict), **base))

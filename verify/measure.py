@@ -96,7 +96,7 @@ class Table:
         out = {"over": "depth", "at": list(self.at), "column": column, "mean": means,
                "se": ses, "n": ns,
                "overflow": [float(x) for x in np.asarray(self.overflow).mean(axis=-1)]}
-        for key in ("train_loss", "first_loss"):  # trained ladders: did every depth fit?
+        for key in ("train_loss", "first_loss", "stop_epoch"):  # trained: did each depth fit?
             if key in self.meta:
                 out[key] = [float(v) for v in self.meta[key]]
         if "steps" in self.meta:
@@ -189,33 +189,42 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
     from numerics.train import TrainConfig, eeg_task, ode_task, train_ladder
 
     task = (ode_task if training.task == "ode" else eeg_task)(seed, width=training.width)
-    config = TrainConfig(depths=budget.depths, seeds=training_seeds(seed, budget.n_seeds),
+    depths = training.depths or budget.depths
+    config = TrainConfig(depths=depths, seeds=training_seeds(seed, budget.n_seeds),
                          delta=training.delta, activation=_torch_activation(sigma),
                          optimizer=training.optimizer, lr=training.lr,
                          batch_size=training.batch_size, init_sd=training.init_sd,
                          bias=training.bias)
-    ladder = train_ladder(task, config, budget.steps)
+    epochs = None
+    if training.stopping == "authors":
+        from numerics.train import train_with_stopping
+
+        ladder, epochs = train_with_stopping(task, config)
+    else:
+        ladder = train_ladder(task, config, budget.steps)
     stats = weight_statistics(ladder)
     columns = ladder_columns(stats)
     assert set(columns) == set(TRAINED_QUANTITIES)
-    overflow = np.zeros((len(budget.depths), budget.n_seeds), dtype=bool)
+    overflow = np.zeros((len(depths), budget.n_seeds), dtype=bool)
     for v in columns.values():
         overflow |= ~np.isfinite(v)
     losses = ladder.losses.to(torch.float64)
     late = losses[-budget.loss_window:].mean(dim=0).median(dim=-1).values.numpy()
     first = losses[0].median(dim=-1).values.numpy()
     ratio = late / first  # per depth, medians over seeds
-    unfit = [L for L, r in zip(budget.depths, ratio, strict=True) if not r <= budget.fit_fraction]
+    unfit = [L for L, r in zip(depths, ratio, strict=True) if not r <= budget.fit_fraction]
     meta: dict[str, object] = {"train_loss": [float(v) for v in late],
                                "first_loss": [float(v) for v in first],
-                               "steps": budget.steps, "task": task.name}
+                               "steps": ladder.steps, "task": task.name}
+    if epochs is not None:  # the authors' rule: each model stopped at its own epoch
+        meta["stop_epoch"] = [float(np.median(row)) for row in epochs]
     if unfit:
         meta["not_judged"] = (
-            f"the ladder has not fitted the data after {budget.steps} steps: training MSE "
-            f"{', '.join(f'{v:.2g}' for v in late)} at depths {list(budget.depths)}, above "
+            f"the ladder has not fitted the data after {ladder.steps} steps: training MSE "
+            f"{', '.join(f'{v:.2g}' for v in late)} at depths {list(depths)}, above "
             f"{budget.fit_fraction:g} of the first step's at depths {unfit}; train longer "
             "(steps) or check the protocol")
-    return Table(tuple(budget.depths), columns, overflow, budget.n_seeds, "cpu", meta=meta)
+    return Table(tuple(depths), columns, overflow, budget.n_seeds, "cpu", meta=meta)
 
 
 def _trained(instance, limit, budget, seed, claim, variants):
