@@ -23,6 +23,8 @@ from typing import Any, final
 
 import sympy as sp
 
+from theory.training import TRAINED_QUANTITIES
+
 __all__ = ["Bound", "Claim", "Growth", "Prediction", "Quantity", "Rate", "SameLaw"]
 
 
@@ -50,14 +52,18 @@ class Quantity(StrEnum):
         return self in _TRAINED
 
 
-_TRAINED = frozenset({Quantity.WEIGHT_MAX, Quantity.WEIGHT_RMS, Quantity.DELTA_MAX,
-                      Quantity.INCREMENT_MAX, Quantity.ROUGHNESS})
+_TRAINED = frozenset(Quantity(q) for q in TRAINED_QUANTITIES)
 
 
 class Bound(StrEnum):
     SHARP = "sharp"
     AT_LEAST = "at-least"
     AT_MOST = "at-most"
+
+    @property
+    def symbol(self) -> str:
+        """``=``, ``>=`` or ``<=``: how the fitted rate relates to the claimed one."""
+        return {"sharp": "=", "at-least": ">=", "at-most": "<="}[self.value]
 
 
 def _exponent(value: Any, name: str) -> sp.Expr | str | None:

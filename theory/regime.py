@@ -153,6 +153,16 @@ class Regime:
                 if isinstance(text, str):
                     self.parse_exponent(text)  # a malformed exponent fails at load time
 
+    @classmethod
+    def trained(cls, *, name: str, claim: str, source: str, status: str,
+                activations: tuple[str, ...], training: Training, claims: tuple[Claim, ...],
+                notes: str = "") -> Regime:
+        """A regime about trained weights: block I, no scaling, ``claimed_kind="trained"``,
+        the widths the task's d (the fields every trained regime gives the same)."""
+        return cls(name=name, claim=claim, source=source, status=status, block=Block.I,
+                   activations=activations, scaling=None, claimed_kind=TRAINED_KIND,
+                   claims=claims, training=training, notes=notes)
+
     def _check_trained(self, where: str) -> None:
         if not isinstance(self.training, Training):
             raise RegimeError(f"{where}: training={self.training!r} must be Training(...)")
@@ -315,7 +325,7 @@ class Instance:
         """The limit the claims compare against: the derived one, or for a conjecture with
         ``limit_scaling`` the limit derived for that scaling."""
         r = self.regime
-        if r.limit_scaling is None or r.training is not None:
+        if r.limit_scaling is None:  # always for a trained regime (it has no limit_scaling)
             return self.derived
         scaling = r._with_bias(r.instance_scaling(r.limit_scaling, **self.values), self.bias)
         return derive_limit(r.block, self.sigma, scaling)

@@ -31,7 +31,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, final
 
-__all__ = ["DELTA_MODES", "OPTIMIZERS", "TASKS", "TRAINED_QUANTITIES", "Training"]
+__all__ = ["DELTA_MODES", "OPTIMIZERS", "TASKS", "TRAINED_QUANTITIES", "Training",
+           "check_depths"]
 
 DELTA_MODES = ("shared", "multi", "frozen", "none")
 OPTIMIZERS = ("adam", "sgd")
@@ -39,6 +40,17 @@ TASKS = ("ode", "eeg")
 STOPPING = ("fixed", "authors")
 TRAINED_QUANTITIES = ("weight-max", "weight-rms", "delta-max", "increment-max", "roughness")
 """The quantities a trained ladder is measured by (each a column over depth x training seed)."""
+
+
+def check_depths(depths: Any, where: str) -> tuple[int, ...]:
+    """``depths`` as a tuple of at least 3 strictly increasing positive ints, else ValueError
+    naming ``where``."""
+    d = tuple(depths)
+    if len(d) < 3 or any(not isinstance(x, int) or x < 1 for x in d) or any(
+            b <= a for a, b in zip(d, d[1:], strict=False)):
+        raise ValueError(f"{where}={depths!r} must be >= 3 strictly increasing positive ints, "
+                         "e.g. (8, 16, 32, 64)")
+    return d
 
 
 @final
@@ -73,13 +85,8 @@ class Training:
         if self.stopping not in STOPPING:
             raise ValueError(f"Training.stopping={self.stopping!r} is unknown; use one of "
                              f"{STOPPING}")
-        if self.depths is not None:
-            d = tuple(self.depths)
-            if len(d) < 3 or any(not isinstance(x, int) or x < 1 for x in d) or any(
-                    b <= a for a, b in zip(d, d[1:], strict=False)):
-                raise ValueError(f"Training.depths={self.depths!r} must be >= 3 increasing "
-                                 "positive ints, or None for the profile's ladder")
-            object.__setattr__(self, "depths", d)
+        if self.depths is not None:  # None: the profile's ladder
+            object.__setattr__(self, "depths", check_depths(self.depths, "Training.depths"))
         for name in ("lr", "init_sd"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):

@@ -43,7 +43,7 @@ import numpy as np
 from theory.claims import Claim, Growth, Prediction, Quantity, SameLaw
 from theory.regime import Instance, RegimeError
 from verify.controls import Twin, controls_for
-from verify.measure import Table, measure, trained_table
+from verify.measure import Table, measure
 from verify.profiles import Budget
 from verify.rates import fit_rate
 from verify.record import Record
@@ -66,9 +66,8 @@ def describe_prediction(pred: Prediction, quantity: str) -> dict[str, Any]:
     if isinstance(pred, Growth):
         return {"kind": "growth", "exponent": p, "bound": "at-least",
                 "text": f"|h_L| grows at least like L^{p:.4g}"}
-    rel = {"sharp": "=", "at-least": ">=", "at-most": "<="}[pred.bound.value]
     return {"kind": "rate", "exponent": p, "bound": pred.bound.value,
-            "text": f"{quantity} rate {rel} {p:.4g}"}
+            "text": f"{quantity} rate {pred.bound.symbol} {p:.4g}"}
 
 
 def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
@@ -247,11 +246,11 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
 def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, table: Table,
                 budget: Budget, seed: int, base: dict) -> list[Record]:
     role = f"control:{twin.name}"
+    if twin.training is not None:  # the same instance, trained by another protocol
+        instance = replace(instance, regime=replace(instance.regime, training=twin.training))
     if twin.limit is not None or twin.training is not None:
         try:
-            table = (trained_table(twin.training, instance.sigma, budget.training, int(seed))
-                     if twin.training is not None else
-                     measure(instance, claim, twin.limit, budget, seed))
+            table = measure(instance, claim, twin.limit, budget, seed)
         except (NotImplementedError, ValueError) as exc:
             return [Record(role=role, prediction=describe_prediction(twin.prediction,
                                                                      claim.quantity.value),

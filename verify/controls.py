@@ -119,20 +119,18 @@ def _smooth(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | 
     return Twin("smooth", Rate(exponent=1, bound=Bound.AT_LEAST))
 
 
-def _trained_delta(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
-    _trained_only(quantity, "trained-delta")
-    training = instance.regime.training
-    if training is None or training.delta == "shared":
-        return None
-    return Twin("trained-delta", pred, training=replace(training, delta="shared"))
+def _retrained(name: str, key: str, **changes) -> Callable[..., Twin | None]:
+    """The twin that judges the same prediction on the ladder trained with ``changes`` to the
+    protocol (None where the protocol's ``key`` field already has the changed value)."""
 
+    def build(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+        _trained_only(quantity, name)
+        training = instance.regime.training
+        if training is None or getattr(training, key) == changes[key]:
+            return None
+        return Twin(name, pred, training=replace(training, **changes))
 
-def _adam(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
-    _trained_only(quantity, "adam")
-    training = instance.regime.training
-    if training is None or training.optimizer == "adam":
-        return None
-    return Twin("adam", pred, training=replace(training, optimizer="adam", lr=1e-2))
+    return build
 
 
 CONTROLS: dict[str, Callable[..., Twin | None]] = {
@@ -144,8 +142,8 @@ CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "scaling+1/2": _scaling,
     "flat": _flat,
     "smooth": _smooth,
-    "trained-delta": _trained_delta,
-    "adam": _adam,
+    "trained-delta": _retrained("trained-delta", "delta", delta="shared"),
+    "adam": _retrained("adam", "optimizer", optimizer="adam", lr=1e-2),
 }
 """name -> (instance, concrete prediction, quantity) -> Twin, or None where not applicable."""
 

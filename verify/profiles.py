@@ -32,6 +32,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import InvalidArgument
 
+from theory.training import check_depths
+
 __all__ = [
     "DEFAULT_PROFILE",
     "PROFILES",
@@ -74,11 +76,7 @@ class TrainingBudget:
     loss_window: int = 20
 
     def __post_init__(self) -> None:
-        d = self.depths
-        if len(d) < 3 or any(not isinstance(x, int) or x < 1 for x in d) or any(
-                b <= a for a, b in zip(d, d[1:], strict=False)):
-            raise ValueError(f"TrainingBudget.depths={d!r} must be >= 3 increasing positive "
-                             "ints, e.g. (8, 16, 32, 64)")
+        object.__setattr__(self, "depths", check_depths(self.depths, "TrainingBudget.depths"))
         if not (isinstance(self.n_seeds, int) and self.n_seeds >= 2):
             raise ValueError(f"TrainingBudget.n_seeds={self.n_seeds!r} must be an int >= 2 "
                              "(the bootstrap unit)")

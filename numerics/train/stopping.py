@@ -63,7 +63,7 @@ def train_with_stopping(task: Task, config: TrainConfig, rule: AuthorsStopping =
     for epoch in range(1, rule.max_epochs + 1):
         mean = trainer.run(per_epoch).to(torch.float64).mean(dim=0).reshape(-1)
         improved = mean < best * (1 - rule.min_improvement)
-        best = torch.where(improved, mean, torch.minimum(best, mean))
+        best = torch.minimum(best, mean)
         waited = torch.where(improved, torch.zeros_like(waited), waited + 1)
         stop = ~stopped & ((mean < rule.threshold) | (waited >= rule.patience))
         if bool(stop.any()):

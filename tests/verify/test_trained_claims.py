@@ -18,7 +18,7 @@ from theory.regimes import get
 from theory.scaling import Scaling, WeightLaw
 from theory.training import TRAINED_QUANTITIES, Training
 from verify.check import check
-from verify.measure import trained_table, training_seeds
+from verify.measure import MEASUREMENTS, trained_table, training_seeds
 from verify.profiles import TrainingBudget, get_profile
 from verify.strategies import seeds
 
@@ -35,9 +35,11 @@ def _regime(**changes) -> Regime:
     return Regime(**{**base, **changes})
 
 
-def test_the_trained_quantities_are_the_claims_quantities():
-    assert {q.value for q in Quantity if q.trained} == set(TRAINED_QUANTITIES)
-    assert not Quantity.STRONG.trained
+def test_every_trained_quantity_is_measured_on_a_trained_ladder_and_no_other_is():
+    trained = {q.value for q in Quantity if q.trained}
+    assert trained == set(TRAINED_QUANTITIES) and "strong" not in trained
+    measured_by = {q: MEASUREMENTS[q.value].__name__ for q in Quantity}
+    assert {q.value for q, fn in measured_by.items() if fn == "_trained"} == trained
 
 
 @pytest.mark.parametrize("changes, words", [

@@ -4,7 +4,7 @@ from theory.claims import Claim, Rate
 from theory.regime import Regime
 from theory.training import Training
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T1",
     claim="Block I trained by Adam (the authors' configuration: tanh, shared delta, lr 1e-2, "
     "batch 32, xavier-depth init sd 0.01, the synthetic ODE task in d = 10) reaches weights "
@@ -13,10 +13,7 @@ REGIME = Regime(
     source="THEORY.md section 5, T1 [derived]; CCRX21 / CRX22 experiments "
     "(instadeepai/scaling-resnets)",
     status="derived",
-    block="I",
     activations=("tanh",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="shared", optimizer="adam"),
     claims=(Claim(quantity="increment-max", predicts=Rate(exponent=1),
                   source="THEORY.md T1: delta_k A_k ~ 1/L fits an O(1) target"),),

@@ -4,7 +4,7 @@ from theory.claims import Claim, Rate
 from theory.regime import Regime
 from theory.training import Training
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T2",
     claim="Block I with a positively homogeneous activation (ReLU), one shared trained delta "
     "and small initialisation, trained by plain SGD: gradient flow conserves delta^2 - sum_k "
@@ -15,10 +15,7 @@ REGIME = Regime(
     "the twins that must be rejected.",
     source="THEORY.md section 5, T2 [derived]",
     status="derived",
-    block="I",
     activations=("relu",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="shared", optimizer="sgd", lr=0.3),
     claims=(Claim(quantity="weight-max", predicts=Rate(exponent="3/4"), controls=("adam",),
                   source="THEORY.md T2: balance delta^2 = sum |A_k|^2 and alpha + beta = 1"),

@@ -4,7 +4,7 @@ from theory.claims import Claim, Rate
 from theory.regime import Regime
 from theory.training import Training
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T3",
     claim="Block I with delta frozen at 1/L, trained by Adam on the synthetic ODE task (tanh, "
     "the authors' configuration otherwise): the trained weights are ODE-scaled, max_k |A_k| "
@@ -12,10 +12,7 @@ REGIME = Regime(
     "is trained, which must be rejected: trained weights are not ODE-scaled.",
     source="THEORY.md section 5, T3 [derived]",
     status="derived",
-    block="I",
     activations=("tanh",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="frozen", optimizer="adam"),
     claims=(Claim(quantity="weight-max", predicts=Rate(exponent=0),
                   controls=("trained-delta",),

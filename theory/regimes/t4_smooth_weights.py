@@ -4,7 +4,7 @@ from theory.claims import Bound, Claim, Rate
 from theory.regime import Regime
 from theory.training import Training
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T4",
     claim="Block I, tanh, shared trained delta, Adam (the authors' configuration): the trained "
     "weights are a smooth function of t = k/L, so the scale-free roughness index R_L = "
@@ -13,10 +13,7 @@ REGIME = Regime(
     "weights), which must be rejected here.",
     source="THEORY.md section 5, T4 [derived]; CCRX21 (smooth trained weights for tanh)",
     status="derived",
-    block="I",
     activations=("tanh",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="shared", optimizer="adam"),
     claims=(Claim(quantity="roughness", predicts=Rate(exponent=1, bound=Bound.AT_LEAST),
                   controls=("flat",),

@@ -4,7 +4,7 @@ from theory.claims import Claim, Rate
 from theory.regime import Regime
 from theory.training import Training
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T4b",
     claim="Block I, ReLU, one trained delta_k per layer, Adam: the effective weights |delta_k| "
     "A_k stay white-noise-like, the roughness index R_L = QV / SSQ of order 1 and flat in L "
@@ -12,10 +12,7 @@ REGIME = Regime(
     "like 1/L, smooth weights), which must be rejected here.",
     source="THEORY.md section 5, T4 [derived]; CCRX21 (rough trained weights for ReLU)",
     status="derived",
-    block="I",
     activations=("relu",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="multi", optimizer="adam"),
     claims=(Claim(quantity="roughness", predicts=Rate(exponent=0), controls=("smooth",),
                   source="THEORY.md T4: R_L of order 1 for white-noise-like weights"),),

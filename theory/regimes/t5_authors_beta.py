@@ -10,7 +10,7 @@ AUTHORS_DEPTHS = tuple(sorted({math.floor(1.2 ** n) for n in range(1, 40)
                                if 3 <= math.floor(1.2 ** n) <= 850}))
 """The authors' depth grid: floor(1.2^n) from 3 to 850 (31 depths)."""
 
-REGIME = Regime(
+REGIME = Regime.trained(
     name="T5",
     claim="The number of the authors' code, reproduced: block I, tanh, shared trained delta, "
     "Adam lr 1e-2, batch 32, xavier-depth init sd 0.01, the synthetic ODE task, their depth "
@@ -19,10 +19,7 @@ REGIME = Regime(
     "fitted on every depth of the grid (as they do).",
     source="THEORY.md section 5, T5 [code] (instadeepai/scaling-resnets)",
     status="empirical",
-    block="I",
     activations=("tanh",),
-    scaling=None,
-    claimed_kind="trained",
     training=Training(delta="shared", optimizer="adam", depths=AUTHORS_DEPTHS,
                       stopping="authors"),
     claims=(Claim(quantity="weight-max", predicts=Rate(exponent="1/5"),

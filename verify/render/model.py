@@ -174,7 +174,6 @@ def examples_from_ledger(ledger: Ledger) -> list[Example]:
 
 
 TRAINED = "trained"
-_RELATION = {"sharp": "=", "at-least": ">=", "at-most": "<="}
 
 
 def headings(derivations: Sequence[Derivation]) -> tuple[str, str]:
@@ -259,7 +258,7 @@ def derivation(regime: str, sigma: str, quantity: str = "") -> Derivation:
         if regime_value.training is not None:  # trained weights: the protocol, no limit
             return Derivation(sigma, TRAINED, regime_value.training.describe(), "", tuple(
                 f"{regime_value.claim_id(c)}: {c.quantity.value} rate "
-                f"{_RELATION[c.predicts.bound.value]} {c.predicts.exponent}"
+                f"{c.predicts.bound.symbol} {c.predicts.exponent}"
                 for c in regime_value.claims))
         try:
             from theory.parse import time_limit
