@@ -22,7 +22,8 @@ from typing import Any
 import sympy as sp
 
 from theory.activations import activation
-from theory.claims import Bound, Claim, Growth, Quantity, Rate, SameLaw
+from theory.claims import Bound, Claim, Exact, ExpDecay, Growth, Monotone, Quantity, Rate, SameLaw
+from theory.horizon import LargeTime
 from theory.limits import KINDS, Limit, derive_limit
 from theory.scaling import Block, Rough, Scaling, Smooth, WeightLaw
 from theory.training import Training
@@ -31,6 +32,9 @@ STATUSES = ("theorem", "derived", "empirical", "conjecture")
 TRAINED_KIND = "trained"
 """The ``claimed_kind`` of a regime about trained weights (``training=...``): no limit is
 derived, the claims are about statistics of the trained ladder."""
+LARGE_TIME_KIND = "large-time"
+"""The ``claimed_kind`` of a regime about training a neural ODE on a horizon T
+(``horizon=...``): no limit in depth is derived, the claims are over the horizon."""
 _LIMIT_METRIC = {Quantity.STRONG: "strong", Quantity.SUP: "sup", Quantity.WEAK: "weak",
                  Quantity.LAW: "law", Quantity.IDENTITY: "identity", Quantity.GROWTH: "growth"}
 _BACKWARD_QUANTITY = {Quantity.GRAD_INPUT: "input", Quantity.GRAD_WEIGHT: "weight"}
@@ -77,6 +81,10 @@ class Regime:
     ``scaling=None`` (the weights' scaling is what is measured, not assumed) and
     ``claimed_kind="trained"``; its claims measure the trained quantities
     (``Quantity.trained``) with explicit exponents; ``widths`` is the task's d.
+
+    A regime about training a neural ODE on a horizon T (THEORY.md section 6, EGPZ) gives
+    ``horizon=LargeTime(...)`` (see :meth:`large_time`): ``claimed_kind="large-time"``, no
+    scaling, claims over the horizon (``Quantity.horizon``); ``widths`` is the state's d.
     """
 
     name: str
@@ -93,6 +101,7 @@ class Regime:
     random_activations: str | None = None
     limit_scaling: Scaling | None = None
     training: Training | None = None
+    horizon: LargeTime | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -100,13 +109,18 @@ class Regime:
         if self.status not in STATUSES:
             raise RegimeError(f"{where}: status={self.status!r}: use one of {STATUSES}")
         object.__setattr__(self, "block", Block.parse(self.block))
+        if self.training is not None and self.horizon is not None:
+            raise RegimeError(f"{where}: give training=... or horizon=..., not both")
         if self.training is not None:
             self._check_trained(where)
+        elif self.horizon is not None:
+            self._check_large_time(where)
         elif self.claimed_kind not in KINDS:
             raise RegimeError(f"{where}: claimed_kind={self.claimed_kind!r}: use one of {KINDS}")
         elif not isinstance(self.scaling, Scaling):
             raise RegimeError(f"{where}: scaling={self.scaling!r} must be Scaling(...) (only a "
-                              "regime with training=Training(...) has none)")
+                              "regime with training=Training(...) or horizon=LargeTime(...) "
+                              "has none)")
         if not self.activations:
             raise RegimeError(f"{where}: activations must name at least one activation")
         for spec in self.activations:
@@ -128,6 +142,15 @@ class Regime:
                               "one claim per quantity (its id is regime/quantity)")
         object.__setattr__(self, "claims", claims)
         for c in claims:
+            if c.quantity.horizon != (self.horizon is not None):
+                raise RegimeError(
+                    f"{where}: claim {c.quantity.value} "
+                    + ("is over the horizon: give the regime horizon=LargeTime(...)"
+                       if c.quantity.horizon else "is not a large-time quantity: a regime "
+                       "with horizon=... claims only identity-defect, train-error, "
+                       "control-norm, control-gap or turnpike-error"))
+            if c.quantity.horizon:
+                continue
             if c.quantity.trained != (self.training is not None):
                 raise RegimeError(
                     f"{where}: claim {c.quantity.value} "
@@ -162,6 +185,33 @@ class Regime:
         return cls(name=name, claim=claim, source=source, status=status, block=Block.I,
                    activations=activations, scaling=None, claimed_kind=TRAINED_KIND,
                    claims=claims, training=training, notes=notes)
+
+    @classmethod
+    def large_time(cls, *, name: str, claim: str, source: str, status: str,
+                   horizon: LargeTime, claims: tuple[Claim, ...], activations: tuple[str, ...]
+                   = ("tanh",), notes: str = "") -> Regime:
+        """A regime about training a neural ODE on a horizon T: block I, no scaling,
+        ``claimed_kind="large-time"``, the widths the state's d."""
+        return cls(name=name, claim=claim, source=source, status=status, block=Block.I,
+                   activations=activations, scaling=None, claimed_kind=LARGE_TIME_KIND,
+                   claims=claims, horizon=horizon, notes=notes)
+
+    @property
+    def protocol(self) -> Training | LargeTime | None:
+        """The training protocol a regime without a derived limit is about (None: a limit
+        regime)."""
+        return self.training if self.training is not None else self.horizon
+
+    def _check_large_time(self, where: str) -> None:
+        if not isinstance(self.horizon, LargeTime):
+            raise RegimeError(f"{where}: horizon={self.horizon!r} must be LargeTime(...)")
+        if self.claimed_kind != LARGE_TIME_KIND:
+            raise RegimeError(f"{where}: a regime with horizon=... claims "
+                              f"claimed_kind={LARGE_TIME_KIND!r}, not {self.claimed_kind!r}")
+        if self.scaling is not None or self.limit_scaling is not None or self.parameters:
+            raise RegimeError(f"{where}: a regime with horizon=... gives scaling=None and no "
+                              "parameters (its claims are over the horizon T, not the depth)")
+        object.__setattr__(self, "widths", (self.horizon.width, self.horizon.width))
 
     def _check_trained(self, where: str) -> None:
         if not isinstance(self.training, Training):
@@ -254,9 +304,9 @@ class Regime:
         """The derived limit, generic (no values) or at concrete parameter values; ``bias``
         overrides the regime's own bias setting where :attr:`bias_optional`."""
         act = sigma or self.activations[0]
-        if self.training is not None:
-            raise RegimeError(f"{self.name} is about trained weights ({self.training.describe()}"
-                              "): no limit is derived for it")
+        if self.protocol is not None:
+            raise RegimeError(f"{self.name} is about training ({self.protocol.describe()}): no "
+                              "limit is derived for it")
         scaling = self.instance_scaling(**values) if values or not self.parameters else \
             self.generic_scaling()
         return derive_limit(self.block, act, self._with_bias(scaling, bias))
@@ -289,6 +339,12 @@ class Regime:
                                   f"bias={self.training.bias}")
             return Instance(regime=self, sigma=sigma, width=width, bias=self.training.bias,
                             values={})
+        if self.horizon is not None:
+            if values or width != self.horizon.width:
+                raise RegimeError(f"{self.name}: a large-time regime has no parameters and the "
+                                  f"state's width d = {self.horizon.width}; got width={width}, "
+                                  f"values {sorted(values)}")
+            return Instance(regime=self, sigma=sigma, width=width, bias=True, values={})
         self.instance_scaling(**values)
         use_bias = self.scaling.bias if bias is None else bool(bias)
         self._with_bias(self.scaling, use_bias)
@@ -315,8 +371,8 @@ class Instance:
     def derived(self) -> Limit:
         """What :func:`derive_limit` gives for this instance's own scaling."""
         r = self.regime
-        if r.training is not None:
-            return r.limit(self.sigma)  # raises: trained regimes derive no limit
+        if r.protocol is not None:
+            return r.limit(self.sigma)  # raises: trained and large-time regimes derive none
         scaling = r._with_bias(r.instance_scaling(**self.values), self.bias)
         return derive_limit(r.block, self.sigma, scaling)
 
@@ -347,13 +403,16 @@ class Instance:
                "values": dict(self.values)}
         if self.regime.training is not None:
             out["training"] = self.regime.training.to_dict()
+        if self.regime.horizon is not None:
+            out["horizon"] = self.regime.horizon.to_dict()
         return out
 
-    def predicted(self, claim: Claim) -> Rate | Growth | SameLaw:
+    def predicted(self, claim: Claim) -> Rate | Growth | SameLaw | Exact | Monotone | ExpDecay:
         """The claim's prediction with a concrete float exponent (the derived one where the
-        claim gives none). RegimeError when there is none to be had, with the reason."""
+        claim gives none). RegimeError when there is none to be had, with the reason. Exact,
+        Monotone and ExpDecay are concrete as given (ExpDecay's LQR rate is per problem)."""
         pred = claim.predicts
-        if isinstance(pred, SameLaw):
+        if isinstance(pred, SameLaw | Exact | Monotone | ExpDecay):
             return pred
         expr, bound = pred.exponent, getattr(pred, "bound", None)
         if isinstance(expr, str):
@@ -371,13 +430,16 @@ class Instance:
         number = float(value)
         if isinstance(pred, Growth):
             return Growth(exponent=number)
-        return Rate(exponent=number, bound=bound)
+        sharp = None if pred.sharp is None else float(sp.sympify(
+            self.regime.parse_exponent(pred.sharp) if isinstance(pred.sharp, str) else pred.sharp,
+            strict=True).subs(subs))
+        return Rate(exponent=number, bound=bound, sharp=sharp)
 
     def _derived_rate(self, claim: Claim):
         q = claim.quantity
-        if q.trained:
-            raise RegimeError(f"{self.regime.claim_id(claim)}: a trained-weight claim states "
-                              "its exponent, e.g. Rate(exponent=1)")
+        if q.trained or q.horizon:
+            raise RegimeError(f"{self.regime.claim_id(claim)}: a trained-weight or large-time "
+                              "claim states its exponent, e.g. Rate(exponent=1)")
         limit = self.limit
         if q in _BACKWARD_QUANTITY:
             return self.backward.rate(_BACKWARD_QUANTITY[q])

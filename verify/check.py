@@ -16,6 +16,15 @@ The prediction chooses the fit and the judge (:func:`judge_prediction`):
 - :class:`Growth` -> the slope of log |h_L| against log L must reach the claimed exponent
   (overflow counts as growth).
 - :class:`SameLaw` -> paired signed-rank tests of f(h_L) - f(H_1) at the deepest depth.
+- Large-time claims over the horizon T (THEORY.md section 6, EGPZ; the samples are teacher
+  problems): :class:`Rate` is fitted on the horizon ladder like a depth ladder;
+  :class:`Exact` -> every defect within round-off (:func:`verify.verdict.judge_exact`);
+  :class:`Monotone` -> the trend in every problem (:func:`verify.verdict.judge_monotone`);
+  :class:`ExpDecay` -> late slope against the per-problem LQR slope and coinciding profiles
+  (:func:`verify.verdict.judge_decay`). Where the table certifies a bound for the judged
+  column (``Table.bounds``: the O(1/T) certificate, the teacher's norm), an entry above it
+  is inconsistent whatever the fit. A claim that cannot be told apart from its resolving
+  twin (``rate-x2``, ``beyond-sharp``, ``reversed``) is inconclusive, never consistent.
 
 For theorems and derived regimes the derivation must give the claimed kind (otherwise the
 record is inconclusive and says so); a conjecture is simulated against its own claims whatever
@@ -40,14 +49,24 @@ from typing import Any
 
 import numpy as np
 
-from theory.claims import Claim, Growth, Prediction, Quantity, SameLaw
+from theory.claims import Claim, Exact, ExpDecay, Growth, Monotone, Prediction, Quantity, SameLaw
 from theory.regime import Instance, RegimeError
 from verify.controls import Twin, controls_for
 from verify.measure import Table, measure
 from verify.profiles import Budget
 from verify.rates import fit_rate
 from verify.record import Record
-from verify.verdict import Verdict, judge, judge_diverged, judge_growth, judge_law
+from verify.verdict import (
+    Verdict,
+    judge,
+    judge_bound,
+    judge_decay,
+    judge_diverged,
+    judge_exact,
+    judge_growth,
+    judge_law,
+    judge_monotone,
+)
 
 __all__ = ["RETEST_MODES", "check", "describe_prediction", "judge_prediction", "retest_seed"]
 
@@ -62,6 +81,18 @@ def describe_prediction(pred: Prediction, quantity: str) -> dict[str, Any]:
         return {"kind": "law", "exponent": None, "bound": None,
                 "text": f"{quantity}: same law ({', '.join(pred.test_functions)}; level "
                         f"{pred.level:g})"}
+    if isinstance(pred, Exact):
+        return {"kind": "exact", "exponent": None, "bound": None,
+                "text": f"{quantity} = 0 to round-off (<= {pred.tolerance:g})"}
+    if isinstance(pred, Monotone):
+        return {"kind": "monotone", "exponent": None, "bound": pred.trend,
+                "text": f"{quantity} {pred.trend} in T (tolerance {pred.tolerance:g})"}
+    if isinstance(pred, ExpDecay):
+        rate = "the LQR rate" if pred.rate is None else f"rate {pred.rate:g}"
+        scale = "" if pred.scale == 1 else f"{pred.scale:g} x "
+        return {"kind": "decay", "exponent": pred.scale, "bound": None,
+                "text": f"{quantity}: log E(t) falls at {scale}{rate} (+-{pred.tolerance:.0%})"
+                        f", profiles within {pred.coincide:g}"}
     p = float(pred.exponent)
     if isinstance(pred, Growth):
         return {"kind": "growth", "exponent": p, "bound": "at-least",
@@ -95,6 +126,8 @@ def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget
         laws = {name[4:]: np.asarray(v, dtype=float)[-1] for name, v in table.columns.items()
                 if name.startswith("law:")}
         return None, judge_law(laws, level=pred.level)
+    if isinstance(pred, Exact | Monotone | ExpDecay):
+        return None, _judge_horizon(pred, table, column, budget, seed)
     values = np.asarray(table.columns[column], dtype=float)
     overflow = bool(np.asarray(table.overflow).any()) or not np.isfinite(values).all()
     depths = np.asarray(table.at)
@@ -112,7 +145,33 @@ def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget
                                     max_width=budget.max_width)
     fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths, window))
     kind = {"sharp": "sharp", "at-least": "at_least", "at-most": "at_most"}[pred.bound.value]
-    return fit.to_dict(), judge(fit, p, kind=kind, tolerance=tau, max_width=budget.max_width)
+    width = budget.horizon.max_width if table.over == "horizon" else budget.max_width
+    verdict = judge(fit, p, kind=kind, tolerance=tau, max_width=width)
+    return fit.to_dict(), _bounded(verdict, table, column)
+
+
+def _bounded(verdict: Verdict, table: Table, column: str) -> Verdict:
+    """The verdict, unless an entry of ``column`` exceeds its certified bound."""
+    if column not in table.bounds:
+        return verdict
+    broken = judge_bound(table.columns[column], table.bounds[column], axis=table.at)
+    return verdict if broken is None else broken
+
+
+def _judge_horizon(pred: Exact | Monotone | ExpDecay, table: Table, column: str,
+                   budget: Budget, seed: int) -> Verdict:
+    values = np.asarray(table.columns[column], dtype=float)
+    if isinstance(pred, Exact):
+        return judge_exact(values, tolerance=pred.tolerance, axis=table.at)
+    if isinstance(pred, Monotone):
+        verdict = judge_monotone(values, trend=pred.trend, tolerance=pred.tolerance,
+                                 axis=table.at)
+        return _bounded(verdict, table, column)
+    c = table.columns
+    return judge_decay(c[f"{column}:slope"], c[f"{column}:predicted"], c[f"{column}:gap"],
+                       scale=pred.scale, tolerance=pred.tolerance, coincide=pred.coincide,
+                       max_width=budget.max_width, n_boot=budget.n_boot,
+                       confidence=budget.confidence, seed=seed)
 
 
 def _columns(claim: Claim, pred: Prediction) -> list[str]:
@@ -125,7 +184,7 @@ def _columns(claim: Claim, pred: Prediction) -> list[str]:
 
 def _derivation(instance: Instance) -> dict[str, Any]:
     regime = instance.regime
-    if regime.training is not None:  # no limit is derived: the claims are about training
+    if regime.protocol is not None:  # no limit is derived: the claims are about training
         return {"kind": regime.claimed_kind, "claimed_kind": regime.claimed_kind,
                 "agrees": True, "reason": ""}
     try:
@@ -143,7 +202,7 @@ def _derivation(instance: Instance) -> dict[str, Any]:
 
 def _needs_limit(claim: Claim) -> bool:
     return claim.quantity not in (Quantity.IDENTITY, Quantity.GROWTH) and \
-        not claim.quantity.trained
+        not claim.quantity.trained and not claim.quantity.horizon
 
 
 def retest_seed(seed: int) -> int:
@@ -207,7 +266,7 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
                       "regime's family or domains are wrong")
     try:
         pred = instance.predicted(claim)
-        limit = None if regime.training is not None else instance.limit
+        limit = None if regime.protocol is not None else instance.limit
     except (RegimeError, ValueError, KeyError) as exc:
         return refuse(f"no prediction: {exc}")
     if _needs_limit(claim) and limit.kind not in _LIMIT_KINDS:
@@ -223,7 +282,7 @@ def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile:
     if table.meta.get("not_judged"):
         return refuse(str(table.meta["not_judged"]))[0], True
     records: list[Record] = []
-    rate_twins = [t for t in twins if t.name == "rate-x2"]
+    rate_twins = [t for t in twins if t.resolves]
     for column in _columns(claim, pred):
         fit, verdict = judge_prediction(pred, table, column, budget, seed=seed,
                                         window=claim.window)
@@ -248,7 +307,9 @@ def _check_twin(twin: Twin, instance: Instance, claim: Claim, pred: Prediction, 
     role = f"control:{twin.name}"
     if twin.training is not None:  # the same instance, trained by another protocol
         instance = replace(instance, regime=replace(instance.regime, training=twin.training))
-    if twin.limit is not None or twin.training is not None:
+    if twin.horizon is not None:  # the same problems, another large-time protocol
+        instance = replace(instance, regime=replace(instance.regime, horizon=twin.horizon))
+    if twin.limit is not None or twin.training is not None or twin.horizon is not None:
         try:
             table = measure(instance, claim, twin.limit, budget, seed)
         except (NotImplementedError, ValueError) as exc:

@@ -7,7 +7,19 @@ an Ito drift that is zero). A :class:`Twin` changes what is claimed (a predictio
 compared against (a limit), or which column of the same simulation is judged (a variant):
 
 ==================  =========================================================================
-``rate-x2``         a rate p + max(p, 0.4): twice as fast, and at least 0.4 faster
+``rate-x2``         a rate p + max(p, 0.4): twice as fast, and at least 0.4 faster; for an
+                    exponential decay (LT4) twice the LQR rate
+``beyond-sharp``    a one-sided claim "rate >= p" whose sharp rate s is known (Rate.sharp):
+                    rate >= s + 1. Doubling p would be wrong here: LT2 claims O(1/T) and
+                    the squared loss falls like T^-2, so "at least 2" is TRUE; "at least 3"
+                    is not
+``reversed``        a monotone claim with the opposite trend (LT3)
+``wrong-weight``    the horizon identity with the weight lambda instead of lambda/T (LT1)
+``inner-linear``    large time: the same prediction for x' = W (A x + b) (degree 2), solved
+                    at horizon T directly (its error plateaus; the identity fails by O(1))
+``inner-tanh``      large time: the same for x' = W tanh(A x + b) (not homogeneous)
+``no-running-cost`` the turnpike claim for the same problems solved without the running
+                    cost (the profile stretches with T instead of coinciding)
 ``no-growth``       an explosion claim replaced by convergence to the identity at rate 1/4
 ``noise-x2``        a law claim against the limit with its noise covariance doubled
 ``drop-ito``        the diffusive limit (or its first variation) without the Ito correction
@@ -31,12 +43,24 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from theory.claims import Bound, Growth, Prediction, Quantity, Rate, SameLaw
+from theory.claims import (
+    Bound,
+    Exact,
+    ExpDecay,
+    Growth,
+    Monotone,
+    Prediction,
+    Quantity,
+    Rate,
+    SameLaw,
+)
+from theory.horizon import LargeTime
 from theory.limits import Limit, a
 from theory.regime import Instance
 from theory.training import Training
 
-__all__ = ["CONTROLS", "GENERIC", "Twin", "controls_for", "drop_ito", "rate_twin"]
+__all__ = ["CONTROLS", "GENERIC", "Twin", "controls_for", "drop_ito", "generic_control",
+           "rate_twin"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,8 @@ class Twin:
     column: str | None = None
     variant: str | None = None  # a variant the measurement must add (gradient twins)
     training: Training | None = None  # trained weights: train this protocol instead
+    horizon: LargeTime | None = None  # large time: solve the same problems this way instead
+    resolves: bool = False  # the claim must beat it on the same table (else inconclusive)
 
 
 def rate_twin(p: float) -> float:
@@ -64,9 +90,51 @@ def drop_ito(limit: Limit) -> Limit:
 
 
 def _rate_x2(instance: Instance, pred: Prediction) -> Twin | None:
+    if isinstance(pred, ExpDecay):
+        return Twin("rate-x2", replace(pred, scale=2 * pred.scale), resolves=True)
     if not isinstance(pred, Rate):
         return None
-    return Twin("rate-x2", Rate(exponent=rate_twin(float(pred.exponent)), bound=pred.bound))
+    return Twin("rate-x2", Rate(exponent=rate_twin(float(pred.exponent)), bound=pred.bound),
+                resolves=True)
+
+
+def _beyond_sharp(instance: Instance, pred: Prediction) -> Twin | None:
+    if not isinstance(pred, Rate) or pred.sharp is None:
+        return None
+    return Twin("beyond-sharp", Rate(exponent=float(pred.sharp) + 1, bound=Bound.AT_LEAST),
+                resolves=True)
+
+
+def _reversed(instance: Instance, pred: Prediction) -> Twin | None:
+    if not isinstance(pred, Monotone):
+        return None
+    return Twin("reversed", pred.reversed, resolves=True)
+
+
+def _wrong_weight(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+    if quantity is not Quantity.IDENTITY_DEFECT:
+        return None
+    return Twin("wrong-weight", pred, column="identity-defect:wrong-weight")
+
+
+def _horizon_only(quantity: Quantity, name: str) -> None:
+    if not quantity.horizon:
+        raise ValueError(f"control {name!r} is about large-time training; {quantity.value} is "
+                         "not a horizon quantity")
+
+
+def _solved_as(name: str, **changes) -> Callable[..., Twin | None]:
+    """The twin that judges the same prediction on the same problems solved under the
+    protocol with ``changes`` (None where the protocol already has them)."""
+
+    def build(instance: Instance, pred: Prediction, quantity: Quantity) -> Twin | None:
+        _horizon_only(quantity, name)
+        protocol = instance.regime.horizon
+        if protocol is None or all(getattr(protocol, k) == v for k, v in changes.items()):
+            return None
+        return Twin(name, pred, horizon=replace(protocol, **changes))
+
+    return build
 
 
 def _no_growth(instance: Instance, pred: Prediction) -> Twin | None:
@@ -135,6 +203,12 @@ def _retrained(name: str, key: str, **changes) -> Callable[..., Twin | None]:
 
 CONTROLS: dict[str, Callable[..., Twin | None]] = {
     "rate-x2": lambda inst, pred, q: _rate_x2(inst, pred),
+    "beyond-sharp": lambda inst, pred, q: _beyond_sharp(inst, pred),
+    "reversed": lambda inst, pred, q: _reversed(inst, pred),
+    "wrong-weight": _wrong_weight,
+    "inner-linear": _solved_as("inner-linear", dynamics="inner-linear"),
+    "inner-tanh": _solved_as("inner-tanh", dynamics="inner-tanh"),
+    "no-running-cost": _solved_as("no-running-cost", running_cost=False),
     "no-growth": lambda inst, pred, q: _no_growth(inst, pred),
     "noise-x2": lambda inst, pred, q: _noise_x2(inst, pred),
     "drop-ito": _drop_ito,
@@ -147,14 +221,24 @@ CONTROLS: dict[str, Callable[..., Twin | None]] = {
 }
 """name -> (instance, concrete prediction, quantity) -> Twin, or None where not applicable."""
 
-GENERIC = {Rate: "rate-x2", Growth: "no-growth", SameLaw: "noise-x2"}
-"""The twin every claim gets from the type of its prediction."""
+GENERIC = {Rate: "rate-x2", Growth: "no-growth", SameLaw: "noise-x2", Exact: "wrong-weight",
+           Monotone: "reversed", ExpDecay: "rate-x2"}
+"""The twin every claim gets from the type of its prediction (a one-sided Rate with a known
+sharp rate gets ``beyond-sharp`` instead, :func:`generic_control`)."""
+
+
+def generic_control(pred: Prediction) -> str:
+    """The name of the generic twin of ``pred``."""
+    if isinstance(pred, Rate) and pred.sharp is not None:
+        return "beyond-sharp"
+    return GENERIC[type(pred)]
 
 
 def controls_for(claim, instance: Instance, pred: Prediction) -> list[Twin]:
     """The twins of ``claim`` at ``instance``: the generic one, then the claim's named ones
     (each once), leaving out those that do not apply to this instance."""
-    names = [GENERIC[type(pred)], *[n for n in claim.controls if n != GENERIC[type(pred)]]]
+    generic = generic_control(pred)
+    names = [generic, *[n for n in claim.controls if n != generic]]
     twins = []
     for name in names:
         build = CONTROLS.get(name)

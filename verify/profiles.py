@@ -36,6 +36,7 @@ from theory.training import check_depths
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "HorizonBudget",
     "PROFILES",
     "PROFILE_ENV",
     "Budget",
@@ -102,6 +103,81 @@ _NO_TRAINING = TrainingBudget(depths=(4, 8, 16), n_seeds=2, steps=1, loss_window
 
 
 @dataclass(frozen=True)
+class HorizonBudget:
+    """The budget of large-time claims (THEORY.md section 6, EGPZ): each check draws
+    ``n_problems`` teacher problems from its seed (the samples: intervals come from the
+    spread over problems) and solves each at every horizon of ``horizons`` (the axis of
+    LT2, LT3; the fit window is the profile's ``window``), checks the identity at
+    ``identity_horizons`` (LT1) and solves the turnpike at ``turnpike_horizons`` (LT4; a
+    multiple of the step h each). A solve converges when the norm of the gradient of J is at
+    most ``gtol`` (the degree-1 continuation) or ``direct_gtol`` (direct solves of other
+    dynamics, the twins) within ``max_iter`` Levenberg-Marquardt iterations; a check with a
+    non-converged solve is inconclusive, never a pass. ``max_candidates``: the turnpike's
+    screen may reject problems, at most this many are drawn to find ``n_problems`` admitted
+    ones (fewer: inconclusive). ``data_seeds``: the check seeds an example may draw (the
+    property test's finite space). ``max_width``: the widest interval of a rate fitted over
+    the horizons that may be judged consistent; the spread over problems is their
+    heterogeneity, not only noise (a problem whose Jacobian at the minimal-norm interpolant
+    is nearly singular reaches T^-2 late: at ci, 1 check in 10 fitted 1.25 in [1.22, 2.00]
+    on T = 128..512), so it is wider than a depth fit's 0.5; a one-sided claim is still told
+    apart from its too-fast twin by the resolution rule of :func:`verify.check.check`.
+
+    Solver tolerances: the continuation's unit-horizon solves reach |grad J| <= 1e-9 in a
+    few dozen iterations. Direct solves of the twins' dynamics converge only linearly (their
+    optimum does not interpolate, and the Gauss-Newton model misses the residual
+    curvature, comparable to the ridge lambda h): at 1e-7, 6 of 8 inner-linear problems did
+    not converge in 300 iterations; at 1e-5 all did (their J is about 1e-3, and the error
+    plateau they show is flat to 0.2% in log over T = 1..32)."""
+
+    horizons: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+    n_problems: int = 8
+    identity_horizons: tuple[float, ...] = (2.0, 8.0, 32.0)
+    turnpike_horizons: tuple[float, ...] = (3.0, 6.0)
+    gtol: float = 1e-9
+    direct_gtol: float = 1e-5
+    max_iter: int = 300
+    max_candidates: int = 40
+    data_seeds: tuple[int, ...] = (0,)
+    max_width: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "horizons", check_depths(self.horizons,
+                                                          "HorizonBudget.horizons"))
+        if not (isinstance(self.n_problems, int) and self.n_problems >= 2):
+            raise ValueError(f"HorizonBudget.n_problems={self.n_problems!r} must be an int >= 2 "
+                             "(the bootstrap unit)")
+        for name in ("identity_horizons", "turnpike_horizons"):
+            value = tuple(float(t) for t in getattr(self, name))
+            if len(value) < 2 or any(not t > 0 for t in value) or list(value) != sorted(
+                    set(value)):
+                raise ValueError(f"HorizonBudget.{name}={value!r} must be >= 2 increasing "
+                                 "horizons > 0, e.g. (3.0, 6.0)")
+            object.__setattr__(self, name, value)
+        for name in ("gtol", "direct_gtol"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 < value < 1):
+                raise ValueError(f"HorizonBudget.{name}={value!r} must lie in (0, 1), e.g. 1e-9")
+        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
+            raise ValueError(f"HorizonBudget.max_iter={self.max_iter!r} must be an int >= 1")
+        if not (isinstance(self.max_candidates, int) and self.max_candidates >= self.n_problems):
+            raise ValueError(f"HorizonBudget.max_candidates={self.max_candidates!r} must be an "
+                             f"int >= n_problems={self.n_problems}")
+        if not self.data_seeds or len(set(self.data_seeds)) != len(self.data_seeds):
+            raise ValueError(f"HorizonBudget.data_seeds={self.data_seeds!r} must be distinct "
+                             "ints")
+        if not (math.isfinite(self.max_width) and self.max_width > 0):
+            raise ValueError(f"HorizonBudget.max_width={self.max_width!r} must be finite > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"horizons": list(self.horizons), "n_problems": self.n_problems,
+                "identity_horizons": list(self.identity_horizons),
+                "turnpike_horizons": list(self.turnpike_horizons), "gtol": self.gtol,
+                "direct_gtol": self.direct_gtol, "max_iter": self.max_iter,
+                "max_candidates": self.max_candidates, "data_seeds": list(self.data_seeds),
+                "max_width": self.max_width}
+
+
+@dataclass(frozen=True)
 class Budget:
     """The numeric budget of one profile.
 
@@ -138,6 +214,7 @@ class Budget:
     ladders: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     samples_factor: Mapping[str, int] = field(default_factory=dict)
     training: TrainingBudget = _NO_TRAINING
+    horizon: HorizonBudget = field(default_factory=HorizonBudget)
 
     def tolerance_for(self, predicted: float) -> float:
         """The model tolerance for a predicted rate p: ``min(tolerance, floor + relative |p|)``.
@@ -196,6 +273,7 @@ class Budget:
             "ladders": {k: list(v) for k, v in self.ladders.items()},
             "samples_factor": dict(self.samples_factor),
             "training": self.training.to_dict(),
+            "horizon": self.horizon.to_dict(),
         }
 
 
@@ -250,6 +328,7 @@ PROFILES: Mapping[str, Profile] = {
             samples_factor={"law": 16, "weak": 128, "growth": 4, "sup": 4},
             training=TrainingBudget(depths=(4, 8, 16, 32, 64), n_seeds=8, steps=500,
                                     data_seeds=(0, 1)),
+            horizon=HorizonBudget(n_problems=6),
         ),
         max_examples=5,
         derandomize=False,
@@ -271,6 +350,8 @@ PROFILES: Mapping[str, Profile] = {
             # trained claims: one data set, 8 training seeds (a step costs about the same
             # for 4 or 8 seeds: the layer loop dominates), 500 steps for every depth
             training=TrainingBudget(depths=(4, 8, 16, 32, 64), n_seeds=8, steps=500),
+            # large-time claims: 8 teacher problems per check, horizons 1..512
+            horizon=HorizonBudget(n_problems=8),
         ),
         max_examples=10,
         derandomize=True,
@@ -293,6 +374,9 @@ PROFILES: Mapping[str, Profile] = {
             samples_factor={"law": 4, "weak": 32},
             training=TrainingBudget(depths=(8, 16, 32, 64, 128, 256), n_seeds=16, steps=2000,
                                     data_seeds=(0, 1, 2, 3)),
+            horizon=HorizonBudget(horizons=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+                                  n_problems=16,
+                                  turnpike_horizons=(3.0, 6.0, 9.0), data_seeds=(0, 1, 2, 3)),
         ),
         max_examples=100,
         derandomize=False,
