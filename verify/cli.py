@@ -79,8 +79,9 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
         if regime.parameters:
             doms = ", ".join(f"{k} in {v.interval()}" for k, v in regime.parameters.items())
             print(f"  parameters: {doms}")
-        if regime.training is not None:
-            print(f"  trained: {regime.training.describe()}")
+        if regime.protocol is not None:
+            label = "trained" if regime.training is not None else "large time"
+            print(f"  {label}: {regime.protocol.describe()}")
             for claim in regime.claims:
                 print(f"    {regime.claim_id(claim)}: {claim.predicts}")
             print()

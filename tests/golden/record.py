@@ -41,7 +41,7 @@ def _regime_tables(out: dict[str, np.ndarray]) -> None:
     for dtype in ("float64", "float32"):
         budget = _budget(dtype)
         for name, regime in registry().items():
-            if regime.training is not None:
+            if regime.protocol is not None:
                 continue  # trained claims: tests/numerics/test_train.py
             for ci, claim in enumerate(regime.claims):
                 pick = RandomPicker(np.random.default_rng([12, ci, len(name)]))

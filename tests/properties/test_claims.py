@@ -28,8 +28,9 @@ def test_every_admitted_activation_keeps_the_claimed_limit(claim_case, data):
     regime, claim = claim_case
     if regime.status == "conjecture":
         pytest.skip("a conjecture is judged by simulation, not by its derivation")
-    if regime.training is not None:
-        pytest.skip("a trained-weight claim has no derived limit (its prediction is stated)")
+    if regime.protocol is not None:
+        pytest.skip("a trained-weight or large-time claim has no derived limit (its "
+                    "prediction is stated)")
     instance = data.draw(instances(regime, claim, include_random=True), label="instance")
     limit = instance.limit
     assert limit.kind == regime.claimed_kind, limit.summary()

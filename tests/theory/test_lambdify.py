@@ -31,7 +31,7 @@ def test_activation_lambdified(name):
 def test_limit_coefficients_of_every_regime_lambdified():
     checked = 0
     for regime in registry().values():
-        if regime.training is not None:
+        if regime.protocol is not None:
             continue  # trained regimes derive no limit
         for name in regime.activations:
             limit = regime.limit(name)

@@ -174,14 +174,20 @@ def examples_from_ledger(ledger: Ledger) -> list[Example]:
 
 
 TRAINED = "trained"
+LARGE_TIME = "large-time"
 
 
 def headings(derivations: Sequence[Derivation]) -> tuple[str, str]:
     """The titles of a section's theory part and figures: a trained regime shows its training
-    protocol and trained-weight statistics, the others the derived limit and the errors."""
+    protocol and trained-weight statistics, a large-time regime its protocol and the horizon
+    ladder, the others the derived limit and the errors."""
     if derivations and all(d.kind == TRAINED for d in derivations):
         return ("Training protocol (the claims' predictions are stated, not derived)",
                 "Trained-weight statistics against depth (log-log, training seeds as samples)")
+    if derivations and all(d.kind == LARGE_TIME for d in derivations):
+        return ("Large-time protocol (EGPZ; THEORY.md section 6)",
+                "Training error against the horizon T and turnpike profiles (teacher problems "
+                "as samples)")
     return "Derived limit (theory, exact)", "Error against depth (log-log)"
 
 
@@ -260,6 +266,13 @@ def derivation(regime: str, sigma: str, quantity: str = "") -> Derivation:
                 f"{regime_value.claim_id(c)}: {c.quantity.value} rate "
                 f"{c.predicts.bound.symbol} {c.predicts.exponent}"
                 for c in regime_value.claims))
+        if regime_value.horizon is not None:  # large time: the protocol, claims over T
+            from verify.check import describe_prediction
+
+            return Derivation(sigma, LARGE_TIME, regime_value.horizon.describe(), "", tuple(
+                f"{regime_value.claim_id(c)}: "
+                f"{describe_prediction(_concrete(c.predicts), c.quantity.value)['text']}"
+                for c in regime_value.claims))
         try:
             from theory.parse import time_limit
         except ImportError:  # pragma: no cover - older theory
@@ -278,6 +291,17 @@ def derivation(regime: str, sigma: str, quantity: str = "") -> Derivation:
     except Exception as exc:  # noqa: BLE001 - shown as "derivation unavailable: <reason>"
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         return Derivation(sigma, error=f"{type(exc).__name__}: {reason}")
+
+
+def _concrete(pred):
+    """A stated prediction with float exponents (for its one-line text)."""
+    from dataclasses import replace
+
+    from theory.claims import Rate
+
+    if isinstance(pred, Rate) and pred.exponent is not None:
+        return replace(pred, exponent=float(pred.exponent))
+    return pred
 
 
 def _merge(derivations: Sequence[Derivation]) -> tuple[Derivation, ...]:
