@@ -155,7 +155,10 @@ def _bounded(verdict: Verdict, table: Table, column: str) -> Verdict:
     if column not in table.bounds:
         return verdict
     broken = judge_bound(table.columns[column], table.bounds[column], axis=table.at)
-    return verdict if broken is None else broken
+    if broken is None:
+        return verdict
+    return replace(verdict, status="inconsistent", advice=f"{broken.advice} (the fit: "
+                   f"{verdict.advice})", statistics={**verdict.statistics, **broken.statistics})
 
 
 def _judge_horizon(pred: Exact | Monotone | ExpDecay, table: Table, column: str,

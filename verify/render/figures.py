@@ -3,7 +3,11 @@ slope on the fit window with its interval, and the predicted slope as a referenc
 
 Reads the judged column of each record (``table``: at, mean, se) and its fit (RateFit dict:
 depths, mean_errors, mean_stderrs, window, slope, intercept, ci_low, ci_high). Panels are
-titled red when the verdict is not the expected one.
+titled red when the verdict is not the expected one. Large-time records (``table.over ==
+"horizon"``) are drawn against the horizon T, with the certified bound (LT2's
+lambda |ubar|^2 / T, LT3's teacher norm) as a dotted line where the table keeps one; a
+turnpike record (``table.profiles``) is drawn as log E(t) against t for every horizon T, with
+the predicted (LQR) late slope as a reference line.
 """
 
 from __future__ import annotations
@@ -84,11 +88,55 @@ def _claim_text(ex: Example, pred_slope: float) -> str:
     }.get(kind, f"predicted {pred_slope:.3g} ({kind})")
 
 
+def _axis_name(ex: Example) -> str:
+    table = ex.table or {}
+    if table.get("profiles"):
+        return "time t, linear scale"
+    return "horizon T, log2 scale" if table.get("over") == "horizon" else "depth L, log2 scale"
+
+
+def plot_profiles(ax: Any, ex: Example) -> None:
+    """A turnpike example: the mean over problems of log E_T(t) against t for each horizon
+    T (semi-log), and the predicted late slope (the mean LQR slope over problems) through
+    the longest horizon's profile where it has fallen to 1e-3 of E(0)."""
+    import numpy as np
+
+    table, v = ex.table or {}, ex.verdict
+    h = _float(table.get("h"))
+    role = "control" if ex.is_control else "claim"
+    ax.set_title(f"#{ex.index} {role}: {ex.status}" + ("" if ex.met else " (NOT expected)"),
+                 fontsize=7.5, color=GOOD if ex.met else BAD, pad=2, fontweight="bold")
+    ax.tick_params(which="both", labelsize=6, pad=1, length=2)
+    profiles = {float(k): np.array([_float(x) for x in vals], dtype=float)
+                for k, vals in (table.get("profiles") or {}).items()}
+    shades = ["#9db4d8", "#5b80bd", "#1f4e99", "#0b2a5c"]
+    for k, (horizon, logs) in enumerate(sorted(profiles.items())):
+        t = np.arange(logs.size) * h
+        ax.plot(t, np.exp(logs), "-", color=shades[min(k, len(shades) - 1)], lw=1.1,
+                label=f"T = {horizon:g}")
+    predicted = [_float(x) for x in table.get("predicted_slope") or []]
+    if profiles and predicted:
+        logs = profiles[max(profiles)]
+        t = np.arange(logs.size) * h
+        start = int(np.argmax(logs - logs[0] <= math.log(1e-3)))
+        slope = float(np.mean(predicted)) * (v.get("predicted") or 1.0)
+        tt = t[start:]
+        ax.plot(tt, np.exp(logs[start] + slope * (tt - tt[0])), "--", color="#c2410c", lw=1.0)
+    ax.set_yscale("log")
+    ax.legend(fontsize=5, frameon=False, loc="lower left")
+    ax.set_xlabel(f"{ex.describe()}\n{textwrap.fill(str(v.get('summary') or ''), 40)}\n"
+                  f"predicted slope {fmt(v.get('predicted'))} x LQR (dashed)", fontsize=6,
+                  labelpad=2)
+
+
 def plot_panel(ax: Any, ex: Example) -> None:
     """One example: mean error +- s.e. against depth (log-log), the fitted line on the fit
     window, the predicted slope through the fit's centre, and the numbers as the x label."""
     import numpy as np
 
+    if (ex.table or {}).get("profiles"):
+        plot_profiles(ax, ex)
+        return
     depths, means, ses, origin = _series(ex)
     d = np.array(depths, dtype=float)
     m = np.array(means, dtype=float)
@@ -119,6 +167,10 @@ def plot_panel(ax: Any, ex: Example) -> None:
                 elinewidth=0.8, capsize=2)
     ax.plot(d[ok & ~in_win], m[ok & ~in_win], "o", mfc="white", mec="0.3", ms=3.5)
     ax.plot(d[in_win], m[in_win], "o", color="#1f4e99", ms=3.5)
+    bound = [_float(b) for b in (ex.table or {}).get("bound") or []]
+    at = [_float(x) for x in (ex.table or {}).get("at") or []]
+    if bound and len(bound) == len(at):
+        ax.plot(at, bound, ":", color="0.25", lw=1.0)  # the certified bound
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     fit = ex.fit or {}
@@ -147,7 +199,8 @@ def _render_group(name: str, examples: Sequence[Example], title: str) -> Figure:
     n = len(examples)
     cols = min(_COLUMNS, n)
     rows = math.ceil(n / cols)
-    row_h, top_h, bottom_h = 2.35, (0.35 if cols > 2 else 0.5), 0.3
+    has_bound = any((e.table or {}).get("bound") for e in examples)
+    row_h, top_h, bottom_h = 2.35, (0.35 if cols > 2 else 0.5 + 0.2 * has_bound), 0.3
     height = row_h * rows + top_h + bottom_h
     fig = MplFigure(figsize=(2.3 * cols + 0.35, height))
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -165,10 +218,12 @@ def _render_group(name: str, examples: Sequence[Example], title: str) -> Figure:
         Line2D([], [], ls="-", color="#1f4e99", label="fitted slope [95% interval]"),
         Line2D([], [], ls="--", color="#c2410c", label="predicted slope"),
     ]
-    fig.legend(handles=handles, loc="upper center", ncol=4 if cols > 2 else 2,
+    if has_bound:
+        handles.append(Line2D([], [], ls=":", color="0.25", label="certified bound"))
+    fig.legend(handles=handles, loc="upper center", ncol=len(handles) if cols > 2 else 2,
                fontsize=6.5 if cols > 1 else 5.5, frameon=False, bbox_to_anchor=(0.5, 1.0),
                columnspacing=1.0, handletextpad=0.4)
-    fig.text(0.5, 0.01, f"{title}  (x: depth L, log2 scale; y: log scale)", ha="center",
+    fig.text(0.5, 0.01, f"{title}  (x: {_axis_name(examples[0])}; y: log scale)", ha="center",
              va="bottom", fontsize=7, color="0.3")
     fig.subplots_adjust(left=0.45 / (2.3 * cols + 0.35) + 0.02, right=0.99,
                         top=1 - top_h / height, bottom=bottom_h / height + 0.55 / height,
