@@ -234,15 +234,25 @@ def check(instance: Instance, claim: Claim, budget: Budget, *, seed: int, profil
         return first
     second_seed = retest_seed(seed)
     second, _ = _stage(instance, claim, budget, second_seed, profile, controls)
-    earlier = {_key(r): _stage_summary(r, seed) for r in first}
-    later = {_key(r): _stage_summary(r, second_seed) for r in second}
     decided = first if clean else second
     return [replace(r, seed=int(seed), stages=tuple(
-        st[_key(r)] for st in (earlier, later) if _key(r) in st)) for r in decided]
+        _stage_summary(match, st_seed) for st, st_seed in ((first, seed), (second, second_seed))
+        if (match := _match(r, st)) is not None)) for r in decided]
 
 
 def _key(record: Record) -> tuple[str, str]:
     return record.role, str((record.table or {}).get("column") or record.prediction.get("text"))
+
+
+def _match(record: Record, stage: list[Record]) -> Record | None:
+    """The record of ``stage`` for the same role and column; a role judged once in that
+    stage matches whatever its column (a twin left inconclusive there has no table, and
+    must still count as a stage in which it was not rejected)."""
+    same = [r for r in stage if _key(r) == _key(record)]
+    if same:
+        return same[0]
+    roles = [r for r in stage if r.role == record.role]
+    return roles[0] if len(roles) == 1 else None
 
 
 def _stage(instance: Instance, claim: Claim, budget: Budget, seed: int, profile: str,

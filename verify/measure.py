@@ -286,7 +286,8 @@ def horizon_table(protocol: LargeTime, sigma: str, budget: HorizonBudget, seed: 
         cols = sweep_columns(p.dynamics, sigma, steps=p.steps,
                              seeds=problem_seeds(seed, budget.n_problems),
                              horizons=budget.horizons, gtol=budget.gtol,
-                             direct_gtol=budget.direct_gtol, max_iter=budget.max_iter, **common)
+                             direct_gtol=budget.direct_gtol, max_iter=budget.max_iter,
+                             direct_max_iter=budget.direct_max_iter, **common)
     elif group == "turnpike":
         cols = turnpike_columns(p.dynamics, sigma, steps=p.turnpike_steps, h=p.h, beta=p.beta,
                                 running_cost=p.running_cost,

@@ -110,8 +110,9 @@ class HorizonBudget:
     LT2, LT3; the fit window is the profile's ``window``), checks the identity at
     ``identity_horizons`` (LT1) and solves the turnpike at ``turnpike_horizons`` (LT4; a
     multiple of the step h each). A solve converges when the norm of the gradient of J is at
-    most ``gtol`` (the degree-1 continuation) or ``direct_gtol`` (direct solves of other
-    dynamics, the twins) within ``max_iter`` Levenberg-Marquardt iterations; a check with a
+    most ``gtol`` (the degree-1 continuation, within ``max_iter`` Levenberg-Marquardt
+    iterations) or ``direct_gtol`` (direct solves of other dynamics, the twins, within
+    ``direct_max_iter``); a check with a
     non-converged solve is inconclusive, never a pass. ``max_candidates``: the turnpike's
     screen may reject problems, at most this many are drawn to find ``n_problems`` admitted
     ones (fewer: inconclusive). ``data_seeds``: the check seeds an example may draw (the
@@ -123,19 +124,23 @@ class HorizonBudget:
     apart from its too-fast twin by the resolution rule of :func:`verify.check.check`.
 
     Solver tolerances: the continuation's unit-horizon solves reach |grad J| <= 1e-9 in a
-    few dozen iterations. Direct solves of the twins' dynamics converge only linearly (their
-    optimum does not interpolate, and the Gauss-Newton model misses the residual
-    curvature, comparable to the ridge lambda h): at 1e-7, 6 of 8 inner-linear problems did
-    not converge in 300 iterations; at 1e-5 all did (their J is about 1e-3, and the error
-    plateau they show is flat to 0.2% in log over T = 1..32)."""
+    few dozen Gauss-Newton iterations. Direct solves of the twins' dynamics use the exact
+    curvature (``levenberg_marquardt(curvature="exact")``): their optimum does not
+    interpolate and the Gauss-Newton model misses the residual curvature, comparable to the
+    ridge lambda h, so with it 6 of 8 inner-linear problems stopped above 1e-7 after 300
+    iterations (and at 1e-5, 8 of 20 ci checks still had one problem stopping at 1.0-4.3e-5,
+    an inconclusive twin), and inner-tanh converged on 4 of 8 at 1e-5; with the exact
+    curvature 16 of 16 problems of each converged to 1e-7 in 28-252 iterations per ladder of
+    10 horizons."""
 
     horizons: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
     n_problems: int = 8
     identity_horizons: tuple[float, ...] = (2.0, 8.0, 32.0)
     turnpike_horizons: tuple[float, ...] = (3.0, 6.0)
     gtol: float = 1e-9
-    direct_gtol: float = 1e-5
+    direct_gtol: float = 1e-7
     max_iter: int = 300
+    direct_max_iter: int = 300
     max_candidates: int = 40
     data_seeds: tuple[int, ...] = (0,)
     max_width: float = 1.0
@@ -157,8 +162,10 @@ class HorizonBudget:
             value = getattr(self, name)
             if not (math.isfinite(value) and 0 < value < 1):
                 raise ValueError(f"HorizonBudget.{name}={value!r} must lie in (0, 1), e.g. 1e-9")
-        if not (isinstance(self.max_iter, int) and self.max_iter >= 1):
-            raise ValueError(f"HorizonBudget.max_iter={self.max_iter!r} must be an int >= 1")
+        for name in ("max_iter", "direct_max_iter"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"HorizonBudget.{name}={value!r} must be an int >= 1")
         if not (isinstance(self.max_candidates, int) and self.max_candidates >= self.n_problems):
             raise ValueError(f"HorizonBudget.max_candidates={self.max_candidates!r} must be an "
                              f"int >= n_problems={self.n_problems}")
@@ -173,6 +180,7 @@ class HorizonBudget:
                 "identity_horizons": list(self.identity_horizons),
                 "turnpike_horizons": list(self.turnpike_horizons), "gtol": self.gtol,
                 "direct_gtol": self.direct_gtol, "max_iter": self.max_iter,
+                "direct_max_iter": self.direct_max_iter,
                 "max_candidates": self.max_candidates, "data_seeds": list(self.data_seeds),
                 "max_width": self.max_width}
 

@@ -113,7 +113,7 @@ def continuation(problem: TeacherProblem, horizons: Sequence[float], lam: float,
 
 def direct_sweep(problem: TeacherProblem, horizons: Sequence[float], lam: float, *,
                  init_seed: int, init_scale: float = 0.5, gtol: float = 1e-9,
-                 max_iter: int = 300) -> HorizonSweep:
+                 max_iter: int = 300, curvature: str = "gauss-newton") -> HorizonSweep:
     """Solve at each horizon T directly; the first start is ``init_scale N(0, I) / sqrt(T)``
     from ``init_seed``, later ones the previous optimum times ``sqrt(T_prev / T)``."""
     hs = _check(horizons)
@@ -125,7 +125,7 @@ def direct_sweep(problem: TeacherProblem, horizons: Sequence[float], lam: float,
         objective = Objective(problem, t, lam)
         u = u * math.sqrt(previous / t)
         solve = levenberg_marquardt(objective.data_residuals, u, ridge=objective.ridge,
-                                    gtol=gtol, max_iter=max_iter)
+                                    gtol=gtol, max_iter=max_iter, curvature=curvature)
         u, previous = solve.u.reshape(shape), t
         points.append(_point(objective, u, solve, lam * problem.ubar_norm_sq / t))
     return HorizonSweep(problem.dynamics.name, problem.seed, lam, "direct", tuple(points))

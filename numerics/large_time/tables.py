@@ -11,7 +11,9 @@ THEORY.md section 6):
   J_1^lambda(T u)`` (the weight not divided by T);
 - :func:`sweep_columns`: the optimum at every horizon, by continuation through the degree-1
   identity where the dynamics are homogeneous of degree 1 (decided exactly by
-  :func:`theory.homogeneity.homogeneity`), else by direct solves at horizon T; the train
+  :func:`theory.homogeneity.homogeneity`), else by direct solves at horizon T (with the
+  exact curvature: Gauss-Newton converges only linearly at a non-interpolating optimum); the
+  train
   error with its certificate, the rescaled control norm with the teacher's norm, the gap to
   the longest horizon's rescaled optimum, and each solve's gradient norm and convergence;
 - :func:`turnpike_columns`: problems screened by the stated rule first (the
@@ -94,10 +96,12 @@ def identity_columns(name: str, sigma: str, *, d: int, n_points: int, steps: int
 
 def sweep_columns(name: str, sigma: str, *, d: int, n_points: int, steps: int, lam: float,
                   seeds: Sequence[int], horizons: Sequence[int], gtol: float,
-                  direct_gtol: float, max_iter: int) -> Columns:
+                  direct_gtol: float, max_iter: int, direct_max_iter: int | None = None
+                  ) -> Columns:
     """The optimum of every problem at every horizon (module docstring): columns
     ``train-error``, ``control-norm``, ``control-gap``; bounds: the certificate and the
-    teacher's norm; meta: the method, gradient norms and convergence per problem."""
+    teacher's norm; meta: the method, gradient norms and convergence per problem.
+    ``direct_max_iter`` caps the direct solves (default ``max_iter``)."""
     hs = tuple(int(t) for t in horizons)
     homogeneous = degree(name) == 1
     shape = (len(hs), len(seeds))
@@ -109,7 +113,7 @@ def sweep_columns(name: str, sigma: str, *, d: int, n_points: int, steps: int, l
         problem = _problem(name, sigma, d, n_points, steps, s)
         sweep = (continuation(problem, hs, lam, gtol=gtol, max_iter=max_iter) if homogeneous
                  else direct_sweep(problem, hs, lam, init_seed=7 + s, gtol=direct_gtol,
-                                   max_iter=max_iter))
+                                   max_iter=direct_max_iter or max_iter, curvature="exact"))
         err[:, j] = sweep.column("error")
         norm[:, j] = sweep.column("rescaled_norm_sq")
         cert[:, j] = sweep.column("certificate")

@@ -26,7 +26,7 @@ CI = get_profile("ci").budget
 LT_CLAIMS = [("LT1", "identity-defect"), ("LT2", "train-error"), ("LT3", "control-norm"),
              ("LT3", "control-gap"), ("LT4", "turnpike-error")]
 TWINS = {"LT1/identity-defect": {"wrong-weight", "inner-linear", "inner-tanh"},
-         "LT2/train-error": {"beyond-sharp", "inner-linear"},
+         "LT2/train-error": {"beyond-sharp", "inner-linear", "inner-tanh"},
          "LT3/control-norm": {"reversed"}, "LT3/control-gap": {"reversed"},
          "LT4/turnpike-error": {"rate-x2", "no-running-cost"}}
 
