@@ -101,6 +101,12 @@ class Table:
                 out[key] = [float(v) for v in self.meta[key]]
         if "steps" in self.meta:
             out["steps"] = int(self.meta["steps"])
+        if "curve" in self.meta:  # trained: the training curve per depth
+            out["curve"] = self.meta["curve"]
+        history = self.meta.get("history")
+        if history and column in history["columns"]:  # trained: this column per checkpoint
+            out["history"] = {"step": list(history["step"]),
+                              "mean": history["columns"][column]}
         return out
 
 
@@ -180,11 +186,58 @@ def _torch_activation(sigma: str):
     return to_torch(activation(sigma).expr, (x,))
 
 
+CHECKPOINTS = 8
+"""Checkpoints at which a trained ladder's statistics are read during training (log-spaced
+in steps, or in epochs under the authors' stopping rule), besides the end: the report's
+exponent against training step (T5's training-time drift)."""
+CURVE_POINTS = 40
+"""Log-spaced bins of the training curve each ledger record keeps per depth."""
+
+
+def _log_spaced(last: int, n: int) -> list[int]:
+    """``n`` distinct log-spaced ints in [1, last), increasing."""
+    if last <= 1:
+        return []
+    return sorted({int(v) for v in np.unique(np.round(np.geomspace(1, last, n + 1)))[:-1]
+                   if 1 <= v < last})
+
+
+def training_curve(losses: torch.Tensor, points: int = CURVE_POINTS) -> dict[str, list]:
+    """The training curve per depth: minibatch MSE ``(steps, n_depths, n_seeds)`` -> the median
+    over seeds of each log-spaced bin's mean, at the bin's last step (steps counted from 1)."""
+    steps = int(losses.shape[0])
+    if steps == 0:
+        return {"step": [], "loss": []}
+    edges = sorted({0, *(int(v) for v in np.round(np.geomspace(1, steps, points))), steps})
+    values = losses.to(torch.float64)
+    out_steps, out_loss = [], []
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        if hi > lo:
+            out_steps.append(hi)
+            out_loss.append([float(v) for v in values[lo:hi].mean(dim=0).median(dim=-1).values])
+    return {"step": out_steps, "loss": out_loss}
+
+
+def _history_entry(ladder) -> tuple[int, dict[str, list[float]]]:
+    """Mean over seeds, per depth, of every trained quantity at one checkpoint."""
+    from numerics.measure.trained import ladder_columns, weight_statistics
+
+    columns = ladder_columns(weight_statistics(ladder))
+    means = {q: [float(v) for v in np.nanmean(np.asarray(c, dtype=float), axis=-1)]
+             for q, c in columns.items()}
+    return int(ladder.steps), means
+
+
 @lru_cache(maxsize=16)
 def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: int) -> Table:
     """Train the ladder of ``training`` (activation ``sigma``) on the budget's depths and
     training seeds, the data drawn from ``seed``, and tabulate :data:`TRAINED_QUANTITIES`
-    (float64 statistics of float32 training). Cached: claims on the same protocol share it."""
+    (float64 statistics of float32 training). Cached: claims on the same protocol share it.
+
+    ``meta`` keeps what the report shows beside the fit: the training curve per depth
+    (:func:`training_curve`), and the mean of every quantity per depth at
+    :data:`CHECKPOINTS` log-spaced checkpoints and at the end (``history``), from which the
+    fitted exponent against training step is drawn."""
     from numerics.measure.trained import ladder_columns, weight_statistics
     from numerics.train import TrainConfig, eeg_task, ode_task, train_ladder
 
@@ -195,13 +248,23 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
                          optimizer=training.optimizer, lr=training.lr,
                          batch_size=training.batch_size, init_sd=training.init_sd,
                          bias=training.bias)
+    history: list[tuple[int, dict[str, list[float]]]] = []
+
+    def observe(ladder) -> None:
+        history.append(_history_entry(ladder))
+
     epochs = None
     if training.stopping == "authors":
-        from numerics.train import train_with_stopping
+        from numerics.train import AuthorsStopping, train_with_stopping
 
-        ladder, epochs = train_with_stopping(task, config)
+        rule = AuthorsStopping()
+        ladder, epochs = train_with_stopping(
+            task, config, rule, at_epochs=_log_spaced(rule.max_epochs, CHECKPOINTS),
+            observe=observe)
     else:
-        ladder = train_ladder(task, config, budget.steps)
+        ladder = train_ladder(task, config, budget.steps,
+                              at=_log_spaced(budget.steps, CHECKPOINTS), observe=observe)
+    history.append(_history_entry(ladder))
     stats = weight_statistics(ladder)
     columns = ladder_columns(stats)
     assert set(columns) == set(TRAINED_QUANTITIES)
@@ -215,7 +278,11 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
     unfit = [L for L, r in zip(depths, ratio, strict=True) if not r <= budget.fit_fraction]
     meta: dict[str, object] = {"train_loss": [float(v) for v in late],
                                "first_loss": [float(v) for v in first],
-                               "steps": ladder.steps, "task": task.name}
+                               "steps": ladder.steps, "task": task.name,
+                               "curve": training_curve(ladder.losses),
+                               "history": {"step": [h[0] for h in history],
+                                           "columns": {q: [h[1][q] for h in history]
+                                                       for q in TRAINED_QUANTITIES}}}
     if epochs is not None:  # the authors' rule: each model stopped at its own epoch
         meta["stop_epoch"] = [float(np.median(row)) for row in epochs]
     if unfit:
