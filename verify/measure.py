@@ -77,6 +77,7 @@ class Table:
     n_samples: int
     device: str = "cpu"
     meta: Mapping[str, object] = field(default_factory=dict)
+    groups: np.ndarray | None = None  # a label per sample column: nested samples (fit_rate)
 
     def summary(self, column: str) -> dict:
         """The judged column as the ledger keeps it: mean, standard error, count, overflow."""
@@ -101,6 +102,8 @@ class Table:
                 out[key] = [float(v) for v in self.meta[key]]
         if "steps" in self.meta:
             out["steps"] = int(self.meta["steps"])
+        if self.groups is not None:  # nested samples: the bootstrap's outer level
+            out["groups"] = int(len(np.unique(self.groups)))
         if "curve" in self.meta:  # trained: the training curve per depth
             out["curve"] = self.meta["curve"]
         history = self.meta.get("history")
@@ -167,10 +170,12 @@ def _gradients(instance: Instance, limit: Limit, budget: Budget, seed: int,
     return Table(tuple(table.depths), columns, overflow, table.n_samples, str(table.device))
 
 
-def training_seeds(seed: int, n: int) -> tuple[int, ...]:
+def training_seeds(seed: int, n: int, data: int | None = None) -> tuple[int, ...]:
     """The ``n`` training seeds of a check with seed ``seed``: an independent stream per
-    check (the retest stage's seed gives fresh ones)."""
-    state = np.random.SeedSequence([int(seed), 5]).generate_state(n, dtype=np.uint32)
+    check (the retest stage's seed gives fresh ones), and per data set ``data`` where a check
+    trains on several (``TrainingBudget.outer_data``)."""
+    entropy = [int(seed), 5] if data is None else [int(seed), 5, int(data)]
+    state = np.random.SeedSequence(entropy).generate_state(n, dtype=np.uint32)
     seeds = tuple(int(x) & 0x7FFF_FFFF for x in state)
     if len(set(seeds)) != n:  # pragma: no cover - a 31-bit collision
         raise ValueError(f"training seeds of seed {seed} collide; use another seed")
@@ -234,16 +239,45 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
     training seeds, the data drawn from ``seed``, and tabulate :data:`TRAINED_QUANTITIES`
     (float64 statistics of float32 training). Cached: claims on the same protocol share it.
 
+    With ``budget.outer_data`` the ladder is trained on every data set of ``data_seeds``
+    (training seeds from ``seed`` and the data set) and the samples are grouped by data set
+    (``Table.groups``: the fit's bootstrap has two levels).
+
     ``meta`` keeps what the report shows beside the fit: the training curve per depth
     (:func:`training_curve`), and the mean of every quantity per depth at
     :data:`CHECKPOINTS` log-spaced checkpoints and at the end (``history``), from which the
-    fitted exponent against training step is drawn."""
+    fitted exponent against training step is drawn (the first data set's, under
+    ``outer_data``)."""
+    if not budget.outer_data:
+        return _train_table(training, sigma, budget, seed, training_seeds(seed, budget.n_seeds))
+    parts = [_train_table(training, sigma, budget, data, training_seeds(seed, budget.n_seeds,
+                                                                        data))
+             for data in budget.data_seeds]
+    columns = {q: np.concatenate([p.columns[q] for p in parts], axis=1) for q in parts[0].columns}
+    overflow = np.concatenate([p.overflow for p in parts], axis=1)
+    meta = dict(parts[0].meta)
+    meta["train_loss"] = [max(v) for v in zip(*(p.meta["train_loss"] for p in parts),
+                                              strict=True)]
+    meta["first_loss"] = [min(v) for v in zip(*(p.meta["first_loss"] for p in parts),
+                                              strict=True)]
+    meta["task"] = f"{meta['task']} (data seeds {list(budget.data_seeds)})"
+    meta.pop("not_judged", None)
+    unjudged = [str(p.meta["not_judged"]) for p in parts if p.meta.get("not_judged")]
+    if unjudged:
+        meta["not_judged"] = f"{len(unjudged)} of {len(parts)} data sets: {unjudged[0]}"
+    groups = np.repeat(np.arange(len(parts)), budget.n_seeds)
+    return Table(parts[0].at, columns, overflow, len(groups), "cpu", meta=meta, groups=groups)
+
+
+def _train_table(training: Training, sigma: str, budget: TrainingBudget, data_seed: int,
+                 seeds: tuple[int, ...]) -> Table:
+    """One data set: the ladder trained with ``seeds`` on the task drawn from ``data_seed``."""
     from numerics.measure.trained import ladder_columns, weight_statistics
     from numerics.train import TrainConfig, eeg_task, ode_task, train_ladder
 
-    task = (ode_task if training.task == "ode" else eeg_task)(seed, width=training.width)
+    task = (ode_task if training.task == "ode" else eeg_task)(data_seed, width=training.width)
     depths = training.depths or budget.depths
-    config = TrainConfig(depths=depths, seeds=training_seeds(seed, budget.n_seeds),
+    config = TrainConfig(depths=depths, seeds=seeds,
                          delta=training.delta, activation=_torch_activation(sigma),
                          optimizer=training.optimizer, lr=training.lr,
                          batch_size=training.batch_size, init_sd=training.init_sd,

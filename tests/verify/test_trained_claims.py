@@ -193,3 +193,20 @@ def test_a_trained_claim_gets_its_training_figures_in_the_report():
     assert "t1-increment-max-exponent-vs-step.png" in names
     control_only = [e for e in examples if e.record["role"] != "claim"]
     assert not any("training" in f.name for f in figures_for("T1", control_only))
+
+
+def test_outer_data_level_trains_every_data_set_and_groups_the_samples():
+    nested = dataclasses.replace(SMALL, n_seeds=3, data_seeds=(0, 1), outer_data=True)
+    table = trained_table(Training(), "tanh", nested, 0)
+    assert table.n_samples == 6 and list(table.groups) == [0, 0, 0, 1, 1, 1]
+    assert np.asarray(table.columns["weight-max"]).shape == (len(SMALL.depths), 6)
+    assert "data seeds [0, 1]" in table.meta["task"]
+    assert table.summary("weight-max")["groups"] == 2
+    budget = dataclasses.replace(BUDGET, training=nested)
+    t1 = get("T1")
+    records = check(t1.at(sigma="tanh", width=10), t1.claims[0], budget, seed=0,
+                    retest="never")
+    assert records[0].table["groups"] == 2 and records[0].verdict["status"] in (
+        "consistent", "inconclusive")
+    with pytest.raises(ValueError, match="outer_data needs >= 2 data_seeds"):
+        dataclasses.replace(SMALL, outer_data=True)
