@@ -4,9 +4,9 @@
   depth (log-log), from the record's ``table.curve``;
 - the exponent against training step: at each checkpoint of ``table.history`` (means over
   seeds per depth), the exponent p of ``mean ~ L^-p`` fitted by least squares on log-log
-  axes over the record's fit window and over every depth, beside the predicted exponent and
-  the final fit's interval: how the measured exponent drifts with training time and with the
-  window (the authors' 0.2 for tanh/shared depends on both).
+  axes over the record's fit window, every depth and the deepest half of the depths, beside
+  the predicted exponent and the final fit's interval: how the measured exponent drifts with
+  training time and with the window (the authors' 0.2 for tanh/shared depends on both).
 
 The fitted exponent per checkpoint is a plain least-squares slope of the means (no interval:
 the interval of the judged fit is the bootstrap one, drawn at the end).
@@ -81,6 +81,11 @@ def _curve_panel(ax, ex: Example) -> None:
     ax.set_xlabel(f"{ex.describe()}\ntraining step", fontsize=6, labelpad=2)
 
 
+def _window_label(name: str, depths: Sequence) -> str:
+    d = [int(_float(x)) for x in depths]
+    return f"{name} L = {','.join(map(str, d))}" if len(d) <= 6 else f"{name} L = {d[0]}..{d[-1]}"
+
+
 def _exponent_panel(ax, ex: Example) -> None:
     table, fit, verdict = ex.table or {}, ex.fit or {}, ex.verdict
     history = table.get("history") or {}
@@ -89,8 +94,12 @@ def _exponent_panel(ax, ex: Example) -> None:
     at = table.get("at", [])
     window = fit.get("window") or at
     _title(ax, ex)
-    lines = [("fit window L = " + ",".join(str(int(_float(w))) for w in window), window, "-"),
-             ("every depth", at, ":")]
+    lines = [(_window_label("fit window", window), window, "-")]
+    half = list(at)[len(at) // 2:]
+    for label, depths, style in (("every depth", list(at), ":"), ("deepest half", half, "-.")):
+        if len(depths) >= 2 and [int(_float(x)) for x in depths] not in (
+                [int(_float(x)) for x in w] for _, w, _ in lines):
+            lines.append((_window_label(label, depths), depths, style))
     for label, depths, style in lines:
         path = exponent_path(at, means, depths)
         ax.plot(steps, path, style, marker="o", ms=2.5, lw=1.0, label=label)
@@ -142,5 +151,5 @@ def training_figures(examples: Sequence[Example]) -> list[Figure]:
             out.append(_figure(f"{_slug(claim)}-exponent-vs-step.png", shown, _exponent_panel,
                                "fitted exponent p (mean ~ L^-p)",
                                f"{claim} - exponent against training step (fit window and "
-                               "every depth)"))
+                               "other windows)"))
     return out
