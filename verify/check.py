@@ -118,6 +118,11 @@ def _fit_kwargs(budget: Budget, depths, window: int | None = None) -> dict[str, 
     return {**budget.fit_kwargs(), "window": min(window or budget.window, len(depths))}
 
 
+def _fit(depths, values, table: Table, budget: Budget, seed: int, window: int | None):
+    return fit_rate(depths, values, seed=seed, groups=table.groups,
+                    **_fit_kwargs(budget, depths, window))
+
+
 def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget, *,
                      seed: int, window: int | None = None) -> tuple[dict | None, Verdict]:
     """Fit ``column`` of ``table`` as ``pred`` requires and judge it: (fit dict, verdict);
@@ -137,13 +142,13 @@ def judge_prediction(pred: Prediction, table: Table, column: str, budget: Budget
         if overflow:
             verdict = judge_growth(None, overflow=True)
             return None, replace(verdict, predicted=p)
-        fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths, window))
+        fit = _fit(depths, values, table, budget, seed, window)
         verdict = judge_growth(fit, min_slope=max(0.0, p - tau), tolerance=0.0)
         return fit.to_dict(), replace(verdict, predicted=p, tolerance=tau)
     if overflow:
         return None, judge_diverged(p, n_samples=table.n_samples, tolerance=tau,
                                     max_width=budget.max_width)
-    fit = fit_rate(depths, values, seed=seed, **_fit_kwargs(budget, depths, window))
+    fit = _fit(depths, values, table, budget, seed, window)
     kind = {"sharp": "sharp", "at-least": "at_least", "at-most": "at_most"}[pred.bound.value]
     width = budget.horizon.max_width if table.over == "horizon" else budget.max_width
     verdict = judge(fit, p, kind=kind, tolerance=tau, max_width=width)

@@ -8,7 +8,9 @@ mirrored here)::
     instance {"sigma": str, "width": int, "bias": bool, "values": {name: float}}
     seed int  profile str
     prediction {"kind": "rate" | "growth" | "law", "exponent", "bound", "text"}
-    table {"over", "at", "column", "mean", "se", "n", "overflow"} | null
+    table {"over", "at", "column", "mean", "se", "n", "overflow"} | null; a trained claim's
+          also "curve" {"step": [int], "loss": [[per depth]]} and "history" {"step": [int],
+          "mean": [[per depth]]} (means over seeds, never per-sample values)
     fit RateFit.to_dict() | null   verdict Verdict.to_dict()
     derivation {"kind", "claimed_kind", "agrees", "reason"} | {} | null
     node_id str  replay str  attempt int  worker str
@@ -72,6 +74,20 @@ def _numbers(values: Any, name: str, *, nullable: bool = True) -> None:
         raise RecordError(name, f"must be a list of numbers{' or null' if nullable else ''}")
 
 
+def _per_step(value: Mapping, name: str, rows: str, n_depths: int) -> None:
+    """A per-step series of per-depth summaries: ``step`` ints, ``rows`` one list per step."""
+    _numbers(_get(value, "step", list, f"{name}."), f"{name}.step", nullable=False)
+    series = _get(value, rows, list, f"{name}.")
+    if len(series) != len(value["step"]):
+        raise RecordError(f"{name}.{rows}", f"has {len(series)} rows for "
+                          f"{len(value['step'])} steps")
+    for i, row in enumerate(series):
+        _numbers(row, f"{name}.{rows}[{i}]")
+        if len(row) != n_depths:
+            raise RecordError(f"{name}.{rows}[{i}]", f"has {len(row)} values for {n_depths} "
+                              "depths")
+
+
 def validate_record(rec: Any) -> dict[str, Any]:
     """Check one record against schema 2 and return it; :class:`RecordError` otherwise."""
     if not isinstance(rec, Mapping):
@@ -113,6 +129,10 @@ def validate_record(rec: Any) -> dict[str, Any]:
         _get(table, "column", str, "table.")
         for key in ("at", "mean", "se"):
             _numbers(_get(table, key, list, "table."), f"table.{key}", nullable=key != "at")
+        for key, rows in (("curve", "loss"), ("history", "mean")):
+            if key in table:
+                _per_step(_get(table, key, Mapping, "table."), f"table.{key}", rows,
+                          len(table["at"]))
         for key, value in table.items():
             if isinstance(value, list) and any(isinstance(v, list | Mapping) for v in value):
                 raise RecordError(f"table.{key}", "holds per-sample arrays; the ledger keeps "

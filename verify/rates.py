@@ -325,11 +325,29 @@ def _slopes(x: np.ndarray, logm: np.ndarray) -> np.ndarray:
     return (xc @ logm) / (xc @ xc)
 
 
+def _group_members(groups: ArrayLike | None, m: int) -> np.ndarray | None:
+    """The columns of each group, ``(G, n)``: ``groups`` labels the M columns, every group the
+    same size n (e.g. n training seeds on each of G data sets); None: no outer level."""
+    if groups is None:
+        return None
+    g = np.asarray(groups)
+    if g.shape != (m,):
+        raise ValueError(f"groups has shape {g.shape}; give one label per sample column ({m})")
+    labels, sizes = np.unique(g, return_counts=True)
+    if len(labels) < 2 or len(set(sizes.tolist())) != 1:
+        raise ValueError(f"groups must have >= 2 labels of equal size; got sizes "
+                         f"{dict(zip(labels.tolist(), sizes.tolist(), strict=True))}")
+    return np.stack([np.flatnonzero(g == lab) for lab in labels])
+
+
 def _bootstrap_rates(
-    x: np.ndarray, e_w: np.ndarray, n_boot: int, rng: np.random.Generator
+    x: np.ndarray, e_w: np.ndarray, n_boot: int, rng: np.random.Generator,
+    members: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rates of ``n_boot`` paired resamples of the columns of ``e_w`` (n_w, M); NaN if invalid.
 
+    With ``members`` (G, n) the resample has two levels: G groups drawn with replacement, then
+    n columns within each drawn group (the hierarchical bootstrap of nested samples).
     Vectorised: per chunk an index matrix (k, M) is turned into resample counts (k, M) and the
     per-depth means are one matrix product ``e_w @ counts.T / M``.
     """
@@ -338,7 +356,13 @@ def _bootstrap_rates(
     out = np.empty(n_boot)
     for start in range(0, n_boot, chunk):
         k = min(chunk, n_boot - start)
-        idx = rng.integers(0, m, size=(k, m))
+        if members is None:
+            idx = rng.integers(0, m, size=(k, m))
+        else:
+            n_groups, per = members.shape
+            chosen = rng.integers(0, n_groups, size=(k, n_groups))
+            within = rng.integers(0, per, size=(k, n_groups, per))
+            idx = members[chosen[..., None], within].reshape(k, m)
         flat = idx + (np.arange(k) * m)[:, None]
         counts = np.bincount(flat.ravel(), minlength=k * m).reshape(k, m)
         means = np.abs(e_w @ counts.T.astype(np.float64)) / m
@@ -383,6 +407,7 @@ def fit_rate(
     n_boot: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    groups: ArrayLike | None = None,
 ) -> RateFit:
     """Fit ``mean error ~ C L^{-rate}`` on a depth window with a paired-bootstrap interval.
 
@@ -404,6 +429,10 @@ def fit_rate(
         Level of the percentile interval, in ``(0, 1)``.
     seed:
         Seed of the ``numpy.random.Generator`` drawing the resamples.
+    groups:
+        Optional label per column, equal group sizes: the columns are nested in independent
+        groups (training seeds within data sets) and the bootstrap resamples groups, then
+        columns within each (two levels); None: the columns are independent.
 
     Returns
     -------
@@ -421,6 +450,7 @@ def fit_rate(
     True
     """
     d, e = _check_inputs(depths, errors)
+    members = _group_members(groups, e.shape[1])
     if not (isinstance(n_boot, int | np.integer) and n_boot >= 100):
         raise ValueError(f"n_boot={n_boot!r} must be an int >= 100 (2000 is a good default)")
     if not 0.0 < confidence < 1.0:
@@ -446,7 +476,8 @@ def fit_rate(
         y = np.log(means[in_window])
         slope = float(_slopes(x, y[:, None])[0])
         intercept = float(y.mean() - slope * x.mean())
-        boot = _bootstrap_rates(x, e[in_window], int(n_boot), np.random.default_rng(seed))
+        boot = _bootstrap_rates(x, e[in_window], int(n_boot), np.random.default_rng(seed),
+                                members)
     if len(win) < MIN_POINTS:
         usable = False
         reason = (

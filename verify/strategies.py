@@ -153,8 +153,9 @@ def instances(draw, regime: Regime, claim: Claim | None = None, *,
 def seeds(regime: Regime | None = None, budget=None) -> st.SearchStrategy[int]:
     """Simulation seeds, drawn as data so that a failure replays. A trained regime draws its
     data seed from the budget's small set (``budget.training.data_seeds``): each example
-    trains a whole ladder, and Hypothesis stops once that finite space is exhausted; a
-    large-time regime likewise (``budget.horizon.data_seeds``)."""
+    trains a whole ladder, and Hypothesis stops once that finite space is exhausted (with
+    ``outer_data`` every example trains on all those data sets and the seed only chooses the
+    training seeds); a large-time regime likewise (``budget.horizon.data_seeds``)."""
     if regime is not None and regime.training is not None and budget is not None:
         return st.sampled_from(tuple(budget.training.data_seeds))
     if regime is not None and regime.horizon is not None and budget is not None:

@@ -22,6 +22,8 @@ depths.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 from torch import Tensor
 
@@ -31,7 +33,10 @@ from numerics.train.data import Task
 from numerics.train.optim import StackedAdam, StackedSGD, clip_per_model
 from numerics.train.result import TrainedLadder
 
-__all__ = ["StackedTrainer", "train_ladder"]
+__all__ = ["Observer", "StackedTrainer", "train_ladder"]
+
+Observer = Callable[[TrainedLadder], None]
+"""Called with the weights at a checkpoint during training (training-time drift)."""
 
 
 class StackedTrainer:
@@ -204,9 +209,16 @@ class StackedTrainer:
                              per_model(self.b), delta, param, losses, self.step)
 
 
-def train_ladder(task: Task, config: TrainConfig, steps: int) -> TrainedLadder:
+def train_ladder(task: Task, config: TrainConfig, steps: int, *, at: Iterable[int] = (),
+                 observe: Observer | None = None) -> TrainedLadder:
     """Train the whole ladder of ``config`` on ``task`` for ``steps`` steps (one step count for
-    every depth, THEORY.md section 5 pitfalls) and return its weights."""
+    every depth, THEORY.md section 5 pitfalls) and return its weights; ``observe`` sees the
+    weights after each step count of ``at`` below ``steps`` (training in segments draws the
+    same minibatches and gives the same weights as one run)."""
     trainer = StackedTrainer(task, config)
-    trainer.run(steps)
+    for checkpoint in sorted({int(s) for s in at if 0 < int(s) < steps}):
+        trainer.run(checkpoint - trainer.step)
+        if observe is not None:
+            observe(trainer.result())
+    trainer.run(steps - trainer.step)
     return trainer.result()

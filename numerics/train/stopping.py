@@ -15,6 +15,7 @@ and its results are reported apart (the stop epoch of every model is returned).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ import torch
 from numerics.train.config import TrainConfig
 from numerics.train.data import Task
 from numerics.train.result import TrainedLadder
-from numerics.train.stacked import StackedTrainer
+from numerics.train.stacked import Observer, StackedTrainer
 
 __all__ = ["AuthorsStopping", "train_with_stopping"]
 
@@ -48,11 +49,14 @@ class AuthorsStopping:
             raise ValueError(f"max_epochs={self.max_epochs!r} must be an int >= 1")
 
 
-def train_with_stopping(task: Task, config: TrainConfig, rule: AuthorsStopping = AuthorsStopping()
+def train_with_stopping(task: Task, config: TrainConfig, rule: AuthorsStopping = AuthorsStopping(),
+                        *, at_epochs: Iterable[int] = (), observe: Observer | None = None
                         ) -> tuple[TrainedLadder, np.ndarray]:
     """Train epoch by epoch, stopping each model by ``rule``: (the weights, the number of
     epochs each model trained, ``(n_depths, n_seeds)``; ``rule.max_epochs`` for a model the
-    rule never stopped)."""
+    rule never stopped). ``observe`` sees the weights (stopped models as they stopped) at the
+    end of each epoch of ``at_epochs`` before training ends."""
+    checkpoints = {int(e) for e in at_epochs}
     trainer = StackedTrainer(task, config)
     per_epoch = task.n_train // config.batch_size
     nd, ns = len(config.depths), len(config.seeds)
@@ -72,4 +76,6 @@ def train_with_stopping(task: Task, config: TrainConfig, rule: AuthorsStopping =
             trainer.freeze(stopped)
         if bool(stopped.all()):
             break
+        if observe is not None and epoch in checkpoints and epoch < rule.max_epochs:
+            observe(trainer.result())
     return trainer.result(), epochs.reshape(nd, ns)

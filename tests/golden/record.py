@@ -11,7 +11,10 @@
   numpy stream, fBm weights, every block, the fused kernel's fallback).
 
 ``python -m tests.golden.record`` writes ``tests/golden/golden.npz`` (run it only when a change
-of the numbers is intended and reviewed); ``tests/golden/test_golden.py`` compares bit for bit.
+of the numbers is intended and reviewed) with the recording machine's :func:`machine` under
+:data:`MACHINE_KEY`; ``tests/golden/test_golden.py`` compares bit for bit on that machine and
+to round-off on others (torch, MKL, numpy and numba pick SIMD paths by CPU: on an AVX-512
+machine the arrays recorded on another moved by at most 2e-15 of each array's largest value).
 """
 
 from __future__ import annotations
@@ -22,6 +25,18 @@ import numpy as np
 import torch
 
 GOLDEN = Path(__file__).with_name("golden.npz")
+MACHINE_KEY = "meta/machine"
+
+
+def machine() -> str:
+    """What decides the floating-point paths: CPU architecture, torch's SIMD capability and the
+    library versions (equal strings: the numbers must agree bit for bit)."""
+    import platform
+
+    import numba
+
+    return (f"{platform.machine()} {torch.backends.cpu.get_cpu_capability()} torch "
+            f"{torch.__version__} numpy {np.__version__} numba {numba.__version__}")
 
 
 def _budget(dtype: str):
@@ -176,5 +191,6 @@ def collect() -> dict[str, np.ndarray]:
 
 if __name__ == "__main__":
     arrays = collect()
+    arrays[MACHINE_KEY] = np.array(machine())
     np.savez_compressed(GOLDEN, **arrays)
     print(f"{len(arrays)} arrays -> {GOLDEN} ({GOLDEN.stat().st_size} bytes)")

@@ -155,6 +155,30 @@ def test_training_in_chunks_is_training_at_once() -> None:
     assert mid.steps == 4 and not torch.equal(mid.A, whole.A)
 
 
+def test_observed_checkpoints_do_not_change_training() -> None:
+    # the training-time drift (T5's exponent against training step) is read at checkpoints;
+    # observing must not move the weights, and each checkpoint sees the weights of that step
+    cfg = TrainConfig(depths=(2, 3), seeds=(0, 1), delta="shared", dtype="float64")
+    seen: list = []
+    observed = train_ladder(SMALL, cfg, 11, at=(0, 3, 7, 11, 20), observe=seen.append)
+    whole = train_ladder(SMALL, cfg, 11)
+    assert torch.equal(observed.A, whole.A) and torch.equal(observed.losses, whole.losses)
+    assert [m.steps for m in seen] == [3, 7]  # 0, 11 (the end) and 20 are not checkpoints
+    assert torch.equal(seen[0].A, train_ladder(SMALL, cfg, 3).A)
+    assert not torch.equal(seen[1].A, whole.A)
+
+
+def test_stopping_observes_each_requested_epoch_with_stopped_models_frozen() -> None:
+    cfg = TrainConfig(depths=(2, 5), seeds=(0,), delta="shared", lr=0.05, dtype="float64")
+    rule = AuthorsStopping(threshold=1e-3, patience=2, max_epochs=12, min_improvement=0.05)
+    seen: list = []
+    ladder, epochs = train_with_stopping(SMALL, cfg, rule, at_epochs=(1, 3), observe=seen.append)
+    plain, plain_epochs = train_with_stopping(SMALL, cfg, rule)
+    assert torch.equal(ladder.A, plain.A) and (epochs == plain_epochs).all()
+    per_epoch = SMALL.n_train // cfg.batch_size
+    assert [m.steps for m in seen] == [per_epoch, 3 * per_epoch]
+
+
 class _GlobalClip(StackedTrainer):
     """Wrong on purpose: clips the whole stack's gradient as one vector."""
 

@@ -154,3 +154,59 @@ def test_the_rough_claim_bound_of_t4b_is_the_smooth_twin_of_t4():
     assert t4.predicts == Rate(exponent=1, bound=Bound.AT_LEAST)
     assert "smooth" in t4b.controls and "flat" in t4.controls
     assert t4b.predicts == Rate(exponent=0)
+
+
+def test_the_ledger_keeps_the_training_curve_and_the_statistics_per_checkpoint():
+    table = trained_table(Training(), "tanh", SMALL, 0)
+    summary = table.summary("weight-max")
+    curve, history = summary["curve"], summary["history"]
+    assert curve["step"][-1] == SMALL.steps and curve["step"] == sorted(set(curve["step"]))
+    assert all(len(row) == len(SMALL.depths) for row in curve["loss"])
+    assert curve["loss"][-1][0] < curve["loss"][0][0]  # it trains
+    assert history["step"][-1] == SMALL.steps and len(history["step"]) >= 5
+    final = np.asarray(table.columns["weight-max"]).mean(axis=-1)
+    np.testing.assert_allclose(history["mean"][-1], final, rtol=1e-12)
+    assert history["mean"][0] != history["mean"][-1]  # the statistics move in training time
+
+
+def test_exponent_against_training_step_is_the_least_squares_exponent():
+    from verify.render.training import exponent_path
+
+    at = [8, 16, 32, 64]
+    means = [[L ** -0.25 for L in at], [3 * L ** -0.5 for L in at], [1.0] * 4]
+    np.testing.assert_allclose(exponent_path(at, means, at), [0.25, 0.5, 0.0], atol=1e-12)
+    bent = [[1.0, 1.0, 0.5, 0.25]]  # flat then L^-1: the window decides
+    np.testing.assert_allclose(exponent_path(at, bent, [32, 64]), [1.0], atol=1e-12)
+    assert exponent_path(at, bent, at)[0] < 0.8
+
+
+def test_a_trained_claim_gets_its_training_figures_in_the_report():
+    from verify.render.figures import figures_for
+    from verify.render.model import Example
+
+    t1 = get("T1")
+    records = check(t1.at(sigma="tanh", width=10), t1.claims[0], BUDGET, seed=0,
+                    retest="never")
+    examples = [Example(i + 1, r.to_json()) for i, r in enumerate(records)]
+    names = [f.name for f in figures_for("T1", examples)]
+    assert "t1-increment-max-training-curves.png" in names
+    assert "t1-increment-max-exponent-vs-step.png" in names
+    control_only = [e for e in examples if e.record["role"] != "claim"]
+    assert not any("training" in f.name for f in figures_for("T1", control_only))
+
+
+def test_outer_data_level_trains_every_data_set_and_groups_the_samples():
+    nested = dataclasses.replace(SMALL, n_seeds=3, data_seeds=(0, 1), outer_data=True)
+    table = trained_table(Training(), "tanh", nested, 0)
+    assert table.n_samples == 6 and list(table.groups) == [0, 0, 0, 1, 1, 1]
+    assert np.asarray(table.columns["weight-max"]).shape == (len(SMALL.depths), 6)
+    assert "data seeds [0, 1]" in table.meta["task"]
+    assert table.summary("weight-max")["groups"] == 2
+    budget = dataclasses.replace(BUDGET, training=nested)
+    t1 = get("T1")
+    records = check(t1.at(sigma="tanh", width=10), t1.claims[0], budget, seed=0,
+                    retest="never")
+    assert records[0].table["groups"] == 2 and records[0].verdict["status"] in (
+        "consistent", "inconclusive")
+    with pytest.raises(ValueError, match="outer_data needs >= 2 data_seeds"):
+        dataclasses.replace(SMALL, outer_data=True)

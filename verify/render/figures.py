@@ -254,7 +254,10 @@ def _slug(text: str) -> str:
 
 def figures_for(regime: str, examples: Sequence[Example]) -> list[Figure]:
     """One figure per claim id and role of the regime, at most :data:`PANELS_PER_FIGURE`
-    panels each, in the examples' (stable) order."""
+    panels each, in the examples' (stable) order; then a trained claim's training curves and
+    exponent against training step (:mod:`verify.render.training`)."""
+    from verify.render.training import training_figures
+
     groups: dict[tuple[str, str], list[Example]] = {}
     for ex in examples:
         groups.setdefault((str(ex.record.get("claim", regime)), str(ex.role)), []).append(ex)
@@ -264,4 +267,4 @@ def figures_for(regime: str, examples: Sequence[Example]) -> list[Figure]:
             chunk = exs[start:start + PANELS_PER_FIGURE]
             name = f"{_slug(claim)}-{_slug(role)}-{chunk[0].index}.png"
             out.append(_render_group(name, chunk, f"{claim} - {role}"))
-    return out
+    return out + training_figures(examples)
