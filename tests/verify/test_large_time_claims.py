@@ -234,3 +234,22 @@ def test_judge_decay_needs_the_rate_and_coinciding_profiles():
 def test_exp_decay_prediction_is_validated():
     with pytest.raises(ValueError, match="ExpDecay.coincide"):
         ExpDecay(coincide=0.0)
+
+
+# ---------------------------------------------------------------- the report
+def test_the_report_draws_the_horizon_ladder_and_the_turnpike_profiles():
+    """E(T) against T with the certificate, log E(t) for every T: figures from the records."""
+    from verify.render.figures import figures_for
+    from verify.render.model import Example
+
+    examples = []
+    for name, quantity in (("LT2", "train-error"), ("LT4", "turnpike-error")):
+        regime, inst = _instance(name)
+        records = check(inst, regime.get_claim(quantity), CI, seed=0, controls=False,
+                        retest="never")
+        examples += [Example(len(examples) + 1, r.to_json()) for r in records]
+    lt2, lt4 = (ex.record["table"] for ex in examples)
+    assert lt2["bound"] and len(lt2["bound"]) == len(lt2["at"]) == len(CI.horizon.horizons)
+    assert set(lt4["profiles"]) == {"3", "6"} and lt4["predicted_slope"]
+    figures = figures_for("LT", examples)
+    assert len(figures) == 2 and all(f.png.startswith(b"\x89PNG") for f in figures)

@@ -80,6 +80,9 @@ def _claim_text(ex: Example, pred_slope: float) -> str:
     """The predicted slope as the claim states it (sharp, one-sided or growth)."""
     kind = _kind(ex)
     tol = fmt(ex.verdict.get("tolerance"), 3)
+    if kind in ("exact", "monotone"):  # judged per sample (problem), no fitted slope
+        text = str((ex.record.get("prediction") or {}).get("text", kind))
+        return textwrap.fill(f"{text}: worst {fmt(ex.verdict.get('estimate'))}", 40)
     return {
         "sharp": f"predicted {pred_slope:.3g} (sharp, tol. {tol})",
         "at_least": f"predicted <= {pred_slope:.3g} (rate at least)",
@@ -186,7 +189,8 @@ def plot_panel(ax: Any, ex: Example) -> None:
             ax.plot(xr, yc * (xr / centre) ** pred, "--", color="#c2410c", lw=1.0)
         fitted = f"slope {slope:.3f} [{lo:.3f}, {hi:.3f}]"
     else:
-        why = "overflow" if ex.verdict.get("overflow") else "no usable fit"
+        why = "overflow" if ex.verdict.get("overflow") else (
+            "judged per problem" if _kind(ex) in ("exact", "monotone") else "no usable fit")
         fitted = f"no fit ({why}); points: {origin.removeprefix('table:')}"
     ax.set_xlabel(f"{head}\n{fitted}\n{_claim_text(ex, pred)}", fontsize=6, labelpad=2)
 
