@@ -24,10 +24,11 @@ from verify.verdict import judge_bound, judge_decay, judge_exact, judge_monotone
 
 CI = get_profile("ci").budget
 LT_CLAIMS = [("LT1", "identity-defect"), ("LT2", "train-error"), ("LT3", "control-norm"),
-             ("LT3", "control-gap"), ("LT4", "turnpike-error")]
+             ("LT3", "control-gap"), ("LT3", "train-error"), ("LT4", "turnpike-error")]
 TWINS = {"LT1/identity-defect": {"wrong-weight", "inner-linear", "inner-tanh"},
          "LT2/train-error": {"beyond-sharp", "inner-linear", "inner-tanh"},
          "LT3/control-norm": {"reversed"}, "LT3/control-gap": {"reversed"},
+         "LT3/train-error": {"reversed"},
          "LT4/turnpike-error": {"rate-x2", "no-running-cost"}}
 
 
