@@ -97,8 +97,10 @@ def describe_prediction(pred: Prediction, quantity: str) -> dict[str, Any]:
     if isinstance(pred, Growth):
         return {"kind": "growth", "exponent": p, "bound": "at-least",
                 "text": f"|h_L| grows at least like L^{p:.4g}"}
+    sharp = "" if getattr(pred, "sharp", None) is None else \
+        f" (a bound: the sharp rate is {float(pred.sharp):.4g})"
     return {"kind": "rate", "exponent": p, "bound": pred.bound.value,
-            "text": f"{quantity} rate {pred.bound.symbol} {p:.4g}"}
+            "text": f"{quantity} rate {pred.bound.symbol} {p:.4g}{sharp}"}
 
 
 def _verdict_dict(verdict: Verdict) -> dict[str, Any]:
@@ -176,7 +178,9 @@ def _judge_horizon(pred: Exact | Monotone | ExpDecay, table: Table, column: str,
                                  axis=table.at)
         return _bounded(verdict, table, column)
     c = table.columns
-    return judge_decay(c[f"{column}:slope"], c[f"{column}:predicted"], c[f"{column}:gap"],
+    predicted = c[f"{column}:predicted"] if pred.rate is None else np.full_like(
+        np.asarray(c[f"{column}:slope"], dtype=float), -2 * pred.rate)  # a stated rate
+    return judge_decay(c[f"{column}:slope"], predicted, c[f"{column}:gap"],
                        scale=pred.scale, tolerance=pred.tolerance, coincide=pred.coincide,
                        max_width=budget.max_width, n_boot=budget.n_boot,
                        confidence=budget.confidence, seed=seed)

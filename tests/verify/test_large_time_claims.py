@@ -232,6 +232,15 @@ def test_judge_decay_needs_the_rate_and_coinciding_profiles():
     assert judge_decay(no_window, pred, gaps, scale=1.0, **kw).status == "inconsistent"
 
 
+def test_a_stated_decay_rate_replaces_the_lqr_one():
+    regime, inst = _instance("LT4")
+    table = horizon_table(regime.horizon, "tanh", CI.horizon, 0, "turnpike")
+    lqr = -float(np.mean(table.columns["turnpike-error:predicted"])) / 2
+    _, near = judge_prediction(ExpDecay(), table, "turnpike-error", CI, seed=0)
+    _, far = judge_prediction(ExpDecay(rate=3 * lqr), table, "turnpike-error", CI, seed=0)
+    assert near.status == "consistent" and far.status == "inconsistent"
+
+
 def test_exp_decay_prediction_is_validated():
     with pytest.raises(ValueError, match="ExpDecay.coincide"):
         ExpDecay(coincide=0.0)
