@@ -9,6 +9,11 @@ and Cauchy gaps, LT4 turnpike (screened by the stated rule first; claim: late sl
 the LQR prediction and profiles within 0.1 in log; twin: the no-running-cost profiles differ by
 > 0.4 in log). A non-converged solve counts as inconclusive. Prints one JSON line per seed and
 the tallies.
+
+verify's judge has taken over: LT1-LT4 are regime files (theory/regimes/lt*.py) checked by
+:func:`verify.check.check` and measured by ``resnet-limits power --claim LT1 ...`` (README,
+"Large-time training"); this study stays as an independent cross-check with its own fixed
+thresholds.
 """
 
 from __future__ import annotations
