@@ -4,7 +4,8 @@ One record is one judged claim or control on one instance (see ``/work/briefs/sc
 mirrored here)::
 
     claim "R5/strong"  regime "R5"  quantity "strong"  role "claim" | "control:<name>"
-    expected "consistent" | "inconsistent"  status "theorem" | "derived" | "conjecture"
+    expected "consistent" | "inconsistent"
+    status "theorem" | "derived" | "empirical" | "conjecture"
     instance {"sigma": str, "width": int, "bias": bool, "values": {name: float}}
     seed int  profile str
     prediction {"kind": "rate" | "growth" | "law", "exponent", "bound", "text"}
@@ -27,7 +28,7 @@ from typing import Any
 
 __all__ = ["RecordError", "expected_for", "make_record", "validate_record"]
 
-_STATUSES = ("theorem", "derived", "conjecture")
+_STATUSES = ("theorem", "derived", "empirical", "conjecture")  # theory.regime.STATUSES
 _VERDICTS = ("consistent", "inconsistent", "inconclusive")
 _NUMBER = (int, float)
 

@@ -378,3 +378,16 @@ def test_git_commit_outside_a_repository_is_unknown(tmp_path: Path) -> None:
     assert git_commit(tmp_path) == "unknown"
     here = git_commit(Path(__file__).parent)
     assert here == "unknown" or (len(here) == 40 and int(here, 16) >= 0)
+
+
+def test_every_regime_status_is_a_valid_record_status() -> None:
+    # an empirical regime (T5) could not be recorded while the schema knew three statuses
+    from theory.regime import STATUSES
+
+    for status in STATUSES:
+        rec = make_record(regime="T5", quantity="weight-max", status=status, worker="w",
+                          verdict={"status": "consistent"})
+        assert rec["status"] == status
+    with pytest.raises(RecordError, match="'status'"):
+        make_record(regime="T5", quantity="weight-max", status="folklore", worker="w",
+                    verdict={"status": "consistent"})
