@@ -8,10 +8,14 @@ mirrored here)::
     status "theorem" | "derived" | "empirical" | "conjecture"
     instance {"sigma": str, "width": int, "bias": bool, "values": {name: float}}
     seed int  profile str
-    prediction {"kind": "rate" | "growth" | "law", "exponent", "bound", "text"}
+    prediction {"kind": "rate" | "growth" | "law" | "exact" | "monotone" | "decay", "exponent",
+                "bound", "text"}
     table {"over", "at", "column", "mean", "se", "n", "overflow"} | null; a trained claim's
           also "curve" {"step": [int], "loss": [[per depth]]} and "history" {"step": [int],
-          "mean": [[per depth]]} (means over seeds, never per-sample values)
+          "mean": [[per depth]]} (means over seeds, never per-sample values); a large-time
+          claim's ("over": "horizon") also "bound" (mean certified bound per T), per problem
+          "grad_norm" and "converged", "method", the turnpike's "screen", "screened_out",
+          "profiles" {T: [mean log E(t)]}, "predicted_slope" and "slope"
     fit RateFit.to_dict() | null   verdict Verdict.to_dict()
     derivation {"kind", "claimed_kind", "agrees", "reason"} | {} | null
     node_id str  replay str  attempt int  worker str
