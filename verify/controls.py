@@ -7,7 +7,8 @@ an Ito drift that is zero). A :class:`Twin` changes what is claimed (a predictio
 compared against (a limit), or which column of the same simulation is judged (a variant):
 
 ==================  =========================================================================
-``rate-x2``         a rate p + max(p, 0.4): twice as fast, and at least 0.4 faster; for an
+``rate-x2``         a rate p + max(p, 0.4): twice as fast, and at least 0.4 faster (an upper
+                    bound "rate <= p" gets "rate >= p + max(p, 0.4)"); for an
                     exponential decay (LT4) twice the LQR rate
 ``beyond-sharp``    a one-sided claim "rate >= p" whose sharp rate s is known (Rate.sharp):
                     rate >= s + 1. Doubling p would be wrong here: LT2 claims O(1/T) and
@@ -94,7 +95,10 @@ def _rate_x2(instance: Instance, pred: Prediction) -> Twin | None:
         return Twin("rate-x2", replace(pred, scale=2 * pred.scale), resolves=True)
     if not isinstance(pred, Rate):
         return None
-    return Twin("rate-x2", Rate(exponent=rate_twin(float(pred.exponent)), bound=pred.bound),
+    # an upper bound's wrong twin claims the rate is much faster (the same bound doubled
+    # would be true of every rate the claim admits)
+    bound = Bound.AT_LEAST if pred.bound is Bound.AT_MOST else pred.bound
+    return Twin("rate-x2", Rate(exponent=rate_twin(float(pred.exponent)), bound=bound),
                 resolves=True)
 
 

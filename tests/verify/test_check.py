@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import verify.check as check_module
-from theory.claims import Claim, Growth, Rate, SameLaw
+from theory.claims import Bound, Claim, Growth, Rate, SameLaw
 from theory.regimes import get
 from verify.check import check, judge_prediction, retest_seed
 from verify.controls import CONTROLS, controls_for, rate_twin
@@ -81,6 +81,26 @@ def test_twins_are_built_per_instance_and_only_where_they_apply():
     assert names == ["rate-x2", "drop-ito", "scaling+1/2"]
     assert set(CONTROLS) >= {n for r in ("R1", "R2", "R4", "R5", "R6")
                              for c in get(r).claims for n in c.controls}
+
+
+def test_an_upper_bounds_wrong_twin_claims_a_much_faster_rate():
+    # "rate <= 1/4" doubled as an upper bound ("rate <= 0.65") is true of every rate the claim
+    # admits; its wrong twin is "rate >= 0.65", which a rate of 0 rejects
+    t4b = get("T4b")
+    claim = t4b.claims[0]
+    inst = t4b.at(sigma="relu", width=10)
+    pred = inst.predicted(claim)
+    assert pred.bound is Bound.AT_MOST and float(pred.exponent) == 0.25
+    (twin,) = [t for t in controls_for(claim, inst, pred) if t.name == "rate-x2"]
+    assert twin.prediction.bound is Bound.AT_LEAST
+    assert float(twin.prediction.exponent) == rate_twin(0.25) == 0.65
+    rng = np.random.default_rng(0)
+    depths = (8, 16, 32, 64)
+    flat = Table(depths, {"roughness": 1.5 * rng.lognormal(0, 0.05, (4, 64))},
+                 np.zeros((4, 64), bool), 64)
+    assert judge_prediction(pred, flat, "roughness", BUDGET, seed=0)[1].status == "consistent"
+    assert judge_prediction(twin.prediction, flat, "roughness", BUDGET,
+                            seed=0)[1].status == "inconsistent"
 
 
 def test_a_claim_that_cannot_beat_its_twin_is_inconclusive():

@@ -153,7 +153,7 @@ def test_the_rough_claim_bound_of_t4b_is_the_smooth_twin_of_t4():
     t4, t4b = get("T4").claims[0], get("T4b").claims[0]
     assert t4.predicts == Rate(exponent=1, bound=Bound.AT_LEAST)
     assert "smooth" in t4b.controls and "flat" in t4.controls
-    assert t4b.predicts == Rate(exponent=0)
+    assert t4b.predicts == Rate(exponent="1/4", bound=Bound.AT_MOST)
 
 
 def test_the_ledger_keeps_the_training_curve_and_the_statistics_per_checkpoint():
