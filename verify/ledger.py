@@ -216,7 +216,8 @@ class LedgerWriter:
             "type": "header",
             "schema_version": SCHEMA_VERSION,
             "created": _utc_now(),
-            "commit": commit if commit is not None else git_commit(self.path.parent),
+            # the code's commit (the package's checkout), wherever the ledger is written
+            "commit": commit if commit is not None else git_commit(Path(__file__).parent),
             "versions": collect_versions(),
             "machine": machine_info(device),
             "profile": profile,

@@ -380,6 +380,15 @@ def test_git_commit_outside_a_repository_is_unknown(tmp_path: Path) -> None:
     assert here == "unknown" or (len(here) == 40 and int(here, 16) >= 0)
 
 
+def test_the_ledger_names_the_codes_commit_wherever_it_is_written(tmp_path: Path) -> None:
+    # a ledger outside the checkout (/tmp) said "commit unknown" for a run of this checkout
+    import verify
+
+    with LedgerWriter(tmp_path / "outside.json", profile="ci") as writer:
+        pass
+    assert writer.header["commit"] == git_commit(Path(verify.__file__).parent)
+
+
 def test_every_regime_status_is_a_valid_record_status() -> None:
     # an empirical regime (T5) could not be recorded while the schema knew three statuses
     from theory.regime import STATUSES
