@@ -70,14 +70,19 @@ def training_curve(losses: torch.Tensor, points: int = CURVE_POINTS) -> dict[str
     return {"step": out_steps, "loss": out_loss}
 
 
-def _history_entry(ladder) -> tuple[int, dict[str, list[float]]]:
-    """Mean over seeds, per depth, of every trained quantity at one checkpoint."""
+def _columns(ladder) -> dict[str, np.ndarray]:
+    """Every trained quantity of ``ladder``, ``(n_depths, n_seeds)`` each."""
     from numerics.measure.trained import ladder_columns, weight_statistics
 
-    columns = ladder_columns(weight_statistics(ladder))
+    return ladder_columns(weight_statistics(ladder))
+
+
+def _history_entry(steps: int, columns: dict[str, np.ndarray]
+                   ) -> tuple[int, dict[str, list[float]]]:
+    """Mean over seeds, per depth, of every trained quantity at one checkpoint."""
     means = {q: [float(v) for v in np.nanmean(np.asarray(c, dtype=float), axis=-1)]
              for q, c in columns.items()}
-    return int(ladder.steps), means
+    return int(steps), means
 
 
 @lru_cache(maxsize=16)
@@ -119,7 +124,6 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
 def _train_table(training: Training, sigma: str, budget: TrainingBudget, data_seed: int,
                  seeds: tuple[int, ...]) -> Table:
     """One data set: the ladder trained with ``seeds`` on the task drawn from ``data_seed``."""
-    from numerics.measure.trained import ladder_columns, weight_statistics
     from numerics.train import TrainConfig, eeg_task, ode_task, train_ladder
 
     task = (ode_task if training.task == "ode" else eeg_task)(data_seed, width=training.width)
@@ -132,7 +136,7 @@ def _train_table(training: Training, sigma: str, budget: TrainingBudget, data_se
     history: list[tuple[int, dict[str, list[float]]]] = []
 
     def observe(ladder) -> None:
-        history.append(_history_entry(ladder))
+        history.append(_history_entry(ladder.steps, _columns(ladder)))
 
     epochs = None
     if training.stopping == "authors":
@@ -145,9 +149,8 @@ def _train_table(training: Training, sigma: str, budget: TrainingBudget, data_se
     else:
         ladder = train_ladder(task, config, budget.steps,
                               at=_log_spaced(budget.steps, CHECKPOINTS), observe=observe)
-    history.append(_history_entry(ladder))
-    stats = weight_statistics(ladder)
-    columns = ladder_columns(stats)
+    columns = _columns(ladder)  # the end: judged, and the history's last entry
+    history.append(_history_entry(ladder.steps, columns))
     assert set(columns) == set(TRAINED_QUANTITIES)
     overflow = np.zeros((len(depths), budget.n_seeds), dtype=bool)
     for v in columns.values():
