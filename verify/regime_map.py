@@ -48,13 +48,13 @@ from numerics.measure.init_map import (  # the computation lives in numerics
 def _sigma(spec: str) -> Callable:
     import torch
 
-    from theory.activations import activation, x
-    from theory.lambdify import to_torch
-
-    if spec.strip() == "relu":
+    if spec.strip() == "relu":  # before importing sympy: a worker does not need it then
         return torch.relu
     if spec.strip() == "tanh":
         return torch.tanh
+    from theory.activations import activation, x
+    from theory.lambdify import to_torch
+
     return to_torch(activation(spec).expr, (x,))
 
 

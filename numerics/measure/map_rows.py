@@ -6,8 +6,9 @@ Weights (entry variance ``1/d`` in every layer; ``V`` and, for block O, an indep
   ``(seed, "map", "iid", name)``);
 * ``fbm``: unit-step fractional Gaussian noise of Hurst index ``H`` times :math:`d^{-1/2}`,
   i.e. :math:`L^H (B^H_{(k+1)/L} - B^H_{k/L})` with :math:`\mathrm{Var} B^H_1 = 1/d`, from
-  :func:`numerics.fbm.fgn_from_normals` on normals drawn once per map (stream
-  ``(seed, "map", "fbm", name)``) and shared by every Hurst row (common random numbers);
+  :func:`numerics.fbm.fgn_from_normals` on ``(2L, draws, d, d)`` normals drawn once per map
+  (stream ``(seed, "map", "fbm", name)``) and shared by every Hurst row (common random
+  numbers), transformed along the layer axis (no transpose);
 * ``smooth``: :math:`\bar V(k/L)` for an RBF Gaussian process (length scale 1/4; stream
   ``(seed, "map", "smooth")`` for ``V``, ``(seed, "map", "smooth", "W")`` for ``W``).
 
@@ -23,7 +24,6 @@ autograd gives (tested), with half its memory traffic.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from torch import Tensor
 
 from numerics._util import make_generator
 from numerics.fbm import fgn_from_normals
+from numerics.measure.scaled_step import ScaledDerivative, derivative
 from numerics.smooth import RBFProcess, sample_smooth
 
 __all__ = ["SMOOTH_LENGTH_SCALE", "RowWeights", "derivative", "measure_row"]
@@ -46,9 +47,12 @@ class RowWeights:
         self.names, self.depth, self.width, self.n_draws = names, depth, width, n_draws
         self.seed, self.dtype = seed, dtype
         self._normals: dict[str, Tensor] = {}
+        self._work: Tensor | None = None
+        self._out: dict[str, Tensor] = {}
 
     def __call__(self, kind: str, hurst: float | None) -> dict[str, Tensor]:
-        """``{name: (L, n_draws, d, d)}`` for the row ``(kind, hurst)``."""
+        """``{name: (L, n_draws, d, d)}`` for the row ``(kind, hurst)``. An fBm row's tensors
+        are views of buffers the next fBm row overwrites (no fresh pages per row)."""
         return {nm: self._one(nm, kind, hurst) for nm in self.names}
 
     def _one(self, name: str, kind: str, hurst: float | None) -> Tensor:
@@ -61,10 +65,15 @@ class RowWeights:
             z = self._normals.get(name)
             if z is None:
                 g = make_generator(self.seed, "map", "fbm", name)
-                z = self._normals[name] = torch.randn((m, d, d, 2 * L), generator=g,
+                z = self._normals[name] = torch.randn((2 * L, m, d, d), generator=g,
                                                       dtype=self.dtype)
-            x = fgn_from_normals(z, hurst)  # (m, d, d, L)
-            return (x.permute(3, 0, 1, 2) / math.sqrt(d)).contiguous()
+            if self._work is None:  # one complex buffer for every name and row
+                cdtype = torch.complex64 if self.dtype == torch.float32 else torch.complex128
+                self._work = torch.empty((L + 1, m, d, d), dtype=cdtype)
+            if name not in self._out:  # one output per name: V and W are alive together
+                self._out[name] = torch.empty((2 * L, m, d, d), dtype=self.dtype)
+            return fgn_from_normals(z, hurst, scale=d**-0.5, work=self._work,
+                                    out=self._out[name])  # (L, m, d, d)
         if kind == "smooth":
             keys = ("map", "smooth") if name == "V" else ("map", "smooth", name)
             g = make_generator(self.seed, *keys)
@@ -75,35 +84,15 @@ class RowWeights:
         raise ValueError(f"kind={kind!r} is unknown; use 'iid', 'fbm' or 'smooth'")
 
 
-def derivative(sigma: Callable[[Tensor], Tensor]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
-    """``z -> (sigma(z), sigma'(z))``: closed forms for relu and tanh, autograd otherwise."""
-    if sigma is torch.relu:
-        def relu_d(z: Tensor) -> tuple[Tensor, Tensor]:
-            y = torch.relu(z)
-            return y, torch.sign(y)  # 1 where z > 0: one pass, no bool mask to convert
-        return relu_d
-    if sigma is torch.tanh:
-        def tanh_d(z: Tensor) -> tuple[Tensor, Tensor]:
-            y = torch.tanh(z)
-            return y, 1.0 - y * y
-        return tanh_d
-
-    def auto(z: Tensor) -> tuple[Tensor, Tensor]:
-        with torch.enable_grad():
-            zz = z.detach().requires_grad_(True)
-            y = sigma(zz)
-            (dy,) = torch.autograd.grad(y.sum(), zz)
-        return y.detach(), dy
-    return auto
-
-
-def measure_row(block: str, weights: dict[str, Tensor], sigma_d, x0: Tensor, u: Tensor,
-                alphas: Tensor, depth: int, store: Tensor | None = None
+def measure_row(block: str, weights: dict[str, Tensor], step: ScaledDerivative, x0: Tensor,
+                u: Tensor, alphas: Tensor, depth: int, store: Tensor | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Median ``log10`` displacement and gradient ratios and the exploded fraction per
-    exponent of one row (``x0``, ``u``: ``(d, n_inputs)`` unit columns). ``store``: a reused
-    ``(L, draws, d, columns)`` buffer for the ``s_k`` (a fresh one per row costs its page
-    faults: measured as much as the products)."""
+    exponent of one row (``x0``, ``u``: ``(d, n_inputs)`` unit columns; ``step`` from
+    :func:`derivative`). ``store``: a reused ``(L, draws, d, columns)`` buffer for the ``s_k``
+    in ``step.store_dtype`` (a fresh one per row costs its page faults: measured as much as the
+    products). The layer loops allocate nothing: every product and activation writes into one
+    work buffer."""
     v = weights["V"]
     w = weights.get("W")
     dtype = v.dtype
@@ -113,20 +102,27 @@ def measure_row(block: str, weights: dict[str, Tensor], sigma_d, x0: Tensor, u: 
     delta = (float(depth) ** -alphas).repeat_interleave(n_in).to(dtype)
     h0 = x0.repeat(1, n_a).to(dtype)[None].expand(m, d, cols).contiguous()
     shape = (depth, m, d, cols)
-    s = store if store is not None and store.shape == shape else torch.empty(shape, dtype=dtype)
+    s_dtype = step.store_dtype or dtype
+    s = (store if store is not None and store.shape == shape and store.dtype == s_dtype
+         else torch.empty(shape, dtype=s_dtype))
     h = h0.clone()
+    z = torch.empty_like(h)
     with torch.no_grad():
-        for k in range(depth):  # h <- h + V (delta sigma(.)): the add fused into the GEMM,
-            y, dy = sigma_d(h if block == "S" else torch.bmm(w[k], h))  # in place (no copy)
-            h.baddbmm_(v[k], y.mul_(delta))
-            torch.mul(dy, delta, out=s[k])
+        for k in range(depth):  # h <- h + V_k (delta sigma(.)): the add fused into the GEMM
+            if block == "S":
+                z.copy_(h)
+            else:
+                torch.bmm(w[k], h, out=z)
+            step.forward(z, delta, s[k])
+            h.baddbmm_(v[k], z)
         g = u.repeat(1, n_a).to(dtype)[None].expand(m, d, cols).contiguous()
         for k in range(depth - 1, -1, -1):
-            vg = torch.bmm(v[k].transpose(1, 2), g)
+            torch.bmm(v[k].transpose(1, 2), g, out=z)
+            step.backward(z, delta, s[k])
             if block == "S":
-                g.addcmul_(s[k], vg)
+                g.add_(z)
             else:
-                g.baddbmm_(w[k].transpose(1, 2), vg.mul_(s[k]))
+                g.baddbmm_(w[k].transpose(1, 2), z)
         ratio = (h - h0).norm(dim=1) / h0.norm(dim=1)  # (m, cols)
         grad = g.norm(dim=1)  # |dl/dh_L| = |u| = 1
     bad = ~(torch.isfinite(ratio) & torch.isfinite(grad))
