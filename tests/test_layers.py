@@ -24,7 +24,9 @@ def _imported(module: str) -> set[str]:
         ("numerics", {"verify"}),
         # the pure statistics and the record type: numpy/scipy only
         ("verify.rates", {"numerics", "theory", "torch"}),
+        ("verify.rate_fit", {"numerics", "theory", "torch"}),
         ("verify.verdict", {"numerics", "theory", "torch"}),
+        ("verify.verdict_horizon", {"numerics", "theory", "torch"}),
         ("verify.record", {"numerics", "theory", "torch"}),
         # rendering reads records only
         ("verify.render", {"numerics", "torch"}),

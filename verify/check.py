@@ -18,10 +18,10 @@ The prediction chooses the fit and the judge (:func:`judge_prediction`):
 - :class:`SameLaw` -> paired signed-rank tests of f(h_L) - f(H_1) at the deepest depth.
 - Large-time claims over the horizon T (THEORY.md section 6, EGPZ; the samples are teacher
   problems): :class:`Rate` is fitted on the horizon ladder like a depth ladder;
-  :class:`Exact` -> every defect within round-off (:func:`verify.verdict.judge_exact`);
-  :class:`Monotone` -> the trend in every problem (:func:`verify.verdict.judge_monotone`);
+  :class:`Exact` -> every defect within round-off (:func:`verify.verdict_horizon.judge_exact`);
+  :class:`Monotone` -> the trend in every problem (:func:`verify.verdict_horizon.judge_monotone`);
   :class:`ExpDecay` -> late slope against the per-problem LQR slope and coinciding profiles
-  (:func:`verify.verdict.judge_decay`). Where the table certifies a bound for the judged
+  (:func:`verify.verdict_horizon.judge_decay`). Where the table certifies a bound for the judged
   column (``Table.bounds``: the O(1/T) certificate, the teacher's norm), an entry above it
   is inconsistent whatever the fit. A claim that cannot be told apart from its resolving
   twin (``rate-x2``, ``beyond-sharp``, ``reversed``) is inconclusive, never consistent.
@@ -56,17 +56,8 @@ from verify.measure import Table, measure
 from verify.profiles import Budget
 from verify.rates import fit_rate
 from verify.record import Record
-from verify.verdict import (
-    Verdict,
-    judge,
-    judge_bound,
-    judge_decay,
-    judge_diverged,
-    judge_exact,
-    judge_growth,
-    judge_law,
-    judge_monotone,
-)
+from verify.verdict import Verdict, judge, judge_diverged, judge_growth, judge_law
+from verify.verdict_horizon import judge_bound, judge_decay, judge_exact, judge_monotone
 
 __all__ = ["RETEST_MODES", "check", "describe_prediction", "judge_prediction", "retest_seed"]
 

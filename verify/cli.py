@@ -37,9 +37,6 @@ from verify.ledger import LedgerError
 MAX_CLI_EXPONENT = 10**6
 """Largest |exponent| accepted from the command line (``--alpha``, ``--inner-rough``...)."""
 
-MAX_GRID_POINTS = 10_000
-"""Most points in one ``map`` grid axis (``--alphas``, ``--hursts``)."""
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 """The checkout this package runs from (holds ``tests/properties`` and ``reports/``)."""
 
@@ -123,10 +120,9 @@ def _runs_dir() -> Path:
 
 
 def _check_regimes(names: list[str]) -> None:
-    from theory.regimes import get
+    from verify.cli_ledgers import check_regimes
 
-    for name in names:
-        get(name)  # KeyError: "unknown regime 'R99'; known: ..."
+    check_regimes(names)
 
 
 LEDGER_ENV = "RESNET_LIMITS_LEDGER"
@@ -240,193 +236,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(r.met for r in records) else 1
 
 
-def _latest_ledger(runs: Path | None = None) -> tuple[Path, list[str]]:
-    """The ledger ``report`` renders by default: the newest *complete* final ledger of the
-    runs folder (else the newest final one), and warnings about newer incomplete runs."""
-    from verify.runs_folder import list_runs
-
-    folder = runs if runs is not None else _runs_dir()
-    found = list_runs(folder)
-    finals = [r for r in found if r.final is not None]
-    if not finals:
-        hint = (f"; {len(found)} run(s) have partial files only: `resnet-limits runs recover` "
-                "merges the newest into a ledger" if found else "")
-        raise ValueError(f"no ledger given and none in {folder}; run `resnet-limits verify` "
-                         f"first or pass a ledger path{hint}")
-    chosen = next((r for r in finals if r.complete), finals[0])
-    warnings = []
-    for r in found:
-        if r is chosen:
-            break
-        if r.final is None:
-            warnings.append(f"a newer run {r.stem} (created {r.created}) is incomplete: "
-                            f"{r.state}, partial files only; `resnet-limits runs recover "
-                            f"{r.stem}` makes it a ledger")
-        else:
-            warnings.append(f"a newer run {r.final} (created {r.created}) is {r.state}; "
-                            f"render it with `resnet-limits report {r.final}`")
-    return chosen.final, warnings  # type: ignore[return-value]
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    import json
-
-    from verify.ledger import load_ledger
-    from verify.render.outcomes import summary_json
-    from verify.report import FORMATS, build_report, write_report
-
-    say = sys.stderr if args.json else sys.stdout
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    if not formats or any(f not in FORMATS for f in formats):
-        raise ValueError(f"--format={args.format!r}: use html, md or html,md")
-    _check_regimes(args.regime)
-    warnings: list[str] = []
-    if args.ledger:
-        ledger = Path(args.ledger)
-    else:
-        ledger, warnings = _latest_ledger()
-    led = load_ledger(ledger)
-    out = Path(args.out) if args.out else _runs_dir().parent / ledger.stem.split(".")[0]
-    command = "resnet-limits report " + shlex.join(
-        [str(ledger), "--out", str(out)] + (["--baseline", args.baseline] if args.baseline
-                                            else []))
-    report = build_report(led, baseline=args.baseline, regimes=args.regime or None,
-                          command=command)
-    if not args.ledger:
-        print(f"rendering {ledger} (created {led.created})", file=say)
-    for line in warnings:
-        print(f"resnet-limits report: warning: {line}", file=sys.stderr)
-    if not led.complete:
-        print(f"resnet-limits report: warning: {led.state.headline()}", file=sys.stderr)
-    written = write_report(report, out, formats=formats)
-    if args.json:
-        print(json.dumps(summary_json(led, ledger=str(ledger), written=[
-            str(p) for p in written if p.suffix != ".png"]), indent=2, sort_keys=True))
-        return 0
-    for path in written:
-        if path.suffix != ".png":
-            print(path)
-    print(f"{sum(p.suffix == '.png' for p in written)} figure(s) in {out / 'figures'}"
-          if "md" in formats else "figures embedded in the HTML page")
-    return 0
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from verify.compare import compare_ledgers, format_comparison
-    from verify.ledger import load_ledger
-
-    base, cur = load_ledger(args.baseline), load_ledger(args.current)
-    for name, led in ((args.baseline, base), (args.current, cur)):
-        if not led.complete:
-            print(f"resnet-limits compare: warning: {name}: {led.state.headline()}",
-                  file=sys.stderr)
-    changes = compare_ledgers(base, cur)
-    print(format_comparison(changes, args.baseline, args.current))
-    return 1 if any(c.changed for c in changes) else 0
-
-
-def _cmd_runs(args: argparse.Namespace) -> int:
-    from verify.runs_folder import list_runs, prune_runs, recover_run
-
-    folder = Path(args.dir) if args.dir else _runs_dir()
-    if args.action == "recover":
-        if len(args.target) > 1:
-            raise ValueError("runs recover takes one PARTIAL-OR-STEM at most")
-        path = recover_run(folder, args.target[0] if args.target else None)
-        from verify.ledger import load_ledger
-
-        print(f"{path}\n{load_ledger(path).state.headline()}")
-        return 0
-    if args.action == "prune":
-        if args.target:
-            raise ValueError("runs prune takes no positional argument; use --keep N and/or "
-                             "--older-than DAYS")
-        doomed = prune_runs(folder, keep=args.keep, older_than_days=args.older_than,
-                            dry_run=args.dry_run)
-        verb = "would delete" if args.dry_run else "deleted"
-        for f in doomed:
-            print(f"{verb} {f}")
-        print(f"{len(doomed)} file(s) {verb} in {folder}")
-        return 0
-    if args.action != "list" or args.target:
-        raise ValueError(f"runs {args.action!r}: use `runs`, `runs recover [PARTIAL-OR-STEM]` "
-                         "or `runs prune --keep N`")
-    runs = list_runs(folder)
-    print(f"{folder}: {len(runs)} run(s), newest first")
-    for r in runs:
-        name = r.final.name if r.final is not None else f"{r.stem} (partial files only)"
-        regimes = ", ".join(r.regimes) or "-"
-        print(f"  {name}  created {r.created}  profile {r.profile}  {r.state}  "
-              f"{r.records} record(s)  regimes {regimes}")
-    return 0
-
-
-def _grid_values(text: str, name: str) -> tuple[float, ...]:
-    """``START:STOP:N`` (N evenly spaced points, ends included) or a comma list."""
-    import math
-
-    import numpy as np
-
-    shown = shorten(text)
-    try:
-        if ":" in text:
-            start, stop, n = text.split(":")
-            if not 1 <= int(n) <= MAX_GRID_POINTS:
-                raise ValueError(f"--{name}={shown!r}: N={n} must be 1..{MAX_GRID_POINTS}; "
-                                 "write e.g. 0:1.3:70")
-            values = tuple(float(v) for v in np.linspace(float(start), float(stop), int(n)))
-        else:
-            values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError as exc:
-        if str(exc).startswith(f"--{name}="):
-            raise
-        raise ValueError(f"--{name}={shown!r} is not START:STOP:N or a comma list of numbers; "
-                         f"write e.g. 0:1.3:70 or 0.25,0.5,0.75") from None
-    if not values:
-        raise ValueError(f"--{name}={shown!r} is empty; write e.g. 0:1.3:70")
-    if len(values) > MAX_GRID_POINTS or not all(math.isfinite(v) for v in values):
-        raise ValueError(f"--{name}={shown!r} must be at most {MAX_GRID_POINTS} finite numbers "
-                         "(no inf or nan); write e.g. 0:1.3:70")
-    return values
-
-
-def _cmd_map(args: argparse.Namespace) -> int:
-    import os
-    import time
-
-    from verify.regime_map import MapGrid, compute_map, map_rows_store, save_map
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise ValueError(f"--out={args.out!r} must end in .png, e.g. reports/regime_map.png")
-    what = f"checking --activation={shorten(args.activation)!r}"
-    with time_limit(_seconds(args.time_limit), what):
-        activation(args.activation)  # ActivationError before any work
-    grid = MapGrid(alphas=_grid_values(args.alphas, "alphas"),
-                   hursts=_grid_values(args.hursts, "hursts") if args.hursts else (),
-                   include_iid=not args.no_iid, include_smooth=not args.no_smooth,
-                   depth=args.depth, width=args.width, n_draws=args.draws,
-                   n_inputs=args.inputs, activation=args.activation, seed=args.seed,
-                   dtype=args.dtype, block=args.block)
-    from verify.executors import ExecutorSpec
-
-    rows = len(grid.rows())
-    if args.executor or args.scheduler:
-        spec = ExecutorSpec.parse(args.executor, args.scheduler)
-    else:
-        workers = args.workers or (min(2, os.cpu_count() or 1) if rows >= 8 else 1)
-        spec = ExecutorSpec.parse(f"process:{workers}" if workers > 1 else None)
-    store = map_rows_store(args.resume) if args.resume else None
-    print(f"regime map: {rows} rows x {len(grid.alphas)} exponents, depth {grid.depth}, "
-          f"width {grid.width}, {grid.n_draws} x {grid.n_inputs} samples per cell", flush=True)
-    t0 = time.perf_counter()
-    rmap = compute_map(grid, threads=args.threads, executor=spec, store=store,
-                       progress=None if args.quiet else lambda line: print(line, flush=True))
-    png, data = save_map(rmap, out)
-    print(f"{png}\n{data}\ncomputed in {rmap.wall_time_s:.1f} s on {rmap.threads} thread(s); "
-          f"total {time.perf_counter() - t0:.1f} s")
-    return 0
-
 
 def _cmd_power(args: argparse.Namespace) -> int:
     from verify.power import run_cli
@@ -508,71 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="further pytest arguments, after --")
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("report", help="render a ledger as HTML and Markdown (never re-runs)")
-    p.add_argument("ledger", nargs="?", help="ledger (default: the newest in reports/runs)")
-    p.add_argument("--out", help="output folder (default reports/<ledger name>/)")
-    p.add_argument("--baseline", help="a second ledger to compare with (flags changed regimes)")
-    p.add_argument("--format", default="html,md", help="html, md or html,md (default)")
-    p.add_argument("--regime", action="append", default=[], metavar="NAME",
-                   help="only this regime (repeatable)")
-    p.set_defaults(func=_cmd_report)
+    from verify import cli_ledgers, cli_map
 
-    p.add_argument("--json", action="store_true",
-                   help="print a machine-readable summary (JSON) to stdout; the report is "
-                        "still written")
-
-    p = sub.add_parser("runs", help="list runs in reports/runs; recover a killed run; prune")
-    p.add_argument("action", nargs="?", default="list", choices=("list", "recover", "prune"),
-                   help="list (default), recover [PARTIAL-OR-STEM], prune --keep N")
-    p.add_argument("target", nargs="*", metavar="PARTIAL-OR-STEM",
-                   help="recover: a partial file or run stem (default: the newest killed run)")
-    p.add_argument("--dir", help="runs folder (default reports/runs)")
-    p.add_argument("--keep", type=int, help="prune: keep the N newest runs")
-    p.add_argument("--older-than", type=float, metavar="DAYS",
-                   help="prune: delete runs older than DAYS (file time)")
-    p.add_argument("--dry-run", action="store_true", help="prune: only list what would go")
-    p.set_defaults(func=_cmd_runs)
-
-    p = sub.add_parser("compare", help="which regimes' verdicts changed between two ledgers "
-                                       "(exit 1 if any)")
-    p.add_argument("baseline", help="the earlier ledger")
-    p.add_argument("current", help="the later ledger")
-    p.set_defaults(func=_cmd_compare)
-
+    cli_ledgers.add_commands(sub, lambda: _runs_dir())  # looked up when run (tests patch it)
     p = sub.add_parser("map", help="regime map heatmap: exponent x weight regularity (B2)")
-    p.add_argument("--out", default=str(Path("reports") / "regime_map.png"),
-                   help="PNG path; the numbers go beside it as .json")
-    p.add_argument("--alphas", default="0:1.3:70", help="residual exponents: START:STOP:N or "
-                                                        "a comma list")
-    p.add_argument("--hursts", default="0.05:0.97:51", help="Hurst indices of the fBm rows "
-                                                            "('' for none)")
-    p.add_argument("--no-iid", action="store_true", help="leave out the i.i.d. row")
-    p.add_argument("--no-smooth", action="store_true", help="leave out the smooth row")
-    p.add_argument("--depth", type=int, default=1000)
-    p.add_argument("--width", type=int, default=40)
-    p.add_argument("--draws", type=int, default=5, help="weight draws per cell")
-    p.add_argument("--inputs", type=int, default=10, help="inputs per weight draw")
-    p.add_argument("--activation", default="relu", help="library name or expression in x")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dtype", default="float32", choices=("float32", "float64"))
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: on a small shared CPU, more threads wait on "
-                        "each other at every layer)")
-    p.add_argument("--block", default="S", choices=("S", "O"),
-                   help="S: MFBV's res-1 h + L^-alpha V sigma(h); O: their res-3 "
-                        "h + L^-alpha V sigma(W h) (their Figure 7)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="local processes sharing the rows, the same as --executor process:N "
-                        "(default: 2 on a machine with 2+ cores for 8 rows or more, else 1)")
-    from verify.executors import add_executor_arguments
-
-    add_executor_arguments(p)
-    p.add_argument("--resume", metavar="ROWS.jsonl",
-                   help="keep each finished row in this file; rerunning with it computes only "
-                        "the missing rows")
-    p.add_argument("--quiet", action="store_true", help="no per-row progress lines")
+    cli_map.add_arguments(p)
     _time_limit_option(p)
-    p.set_defaults(func=_cmd_map)
+    p.set_defaults(func=lambda args: cli_map.run(args, _seconds(args.time_limit)))
 
     from verify.power import add_arguments as power_arguments
 

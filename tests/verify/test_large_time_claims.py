@@ -20,7 +20,7 @@ from verify.check import check, judge_prediction
 from verify.controls import controls_for
 from verify.measure import Table, horizon_table
 from verify.profiles import HorizonBudget, get_profile
-from verify.verdict import judge_bound, judge_decay, judge_exact, judge_monotone
+from verify.verdict_horizon import judge_bound, judge_decay, judge_exact, judge_monotone
 
 CI = get_profile("ci").budget
 LT_CLAIMS = [("LT1", "identity-defect"), ("LT2", "train-error"), ("LT3", "control-norm"),
