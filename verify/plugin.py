@@ -212,8 +212,9 @@ def _plan(config: pytest.Config, node_ids: list[str]) -> None:
     from verify.ledger import ensure_writable
 
     ensure_writable(config.stash[_LEDGER])
-    regimes = sorted({nid.rsplit("[", 1)[-1].split("/", 1)[0] for nid in node_ids})
-    _writer(config).event("plan", node_ids=sorted(node_ids), regimes=regimes)
+    owner = {nid: nid.rsplit("[", 1)[-1].split("/", 1)[0] for nid in node_ids}
+    _writer(config).event("plan", node_ids=sorted(node_ids), regimes=sorted(set(owner.values())),
+                          node_regimes=dict(sorted(owner.items())))  # a skipped test's regime
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -306,6 +307,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def _short(report) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):  # (path, line, "Skipped: why")
+        return str(report.longrepr[-1]).removeprefix("Skipped: ")
     text = str(report.longrepr or "")
     lines = [ln for ln in text.splitlines() if ln.startswith("E ")]
     return "\n".join(ln[2:].strip() for ln in lines[:12]) or text[-2000:]

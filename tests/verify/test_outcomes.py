@@ -128,3 +128,31 @@ def test_outcomes_import_neither_numerics_nor_theory() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=Path(__file__).resolve().parents[2], timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_regime_skipped_by_its_profile_says_so_and_is_not_flagged(synth) -> None:
+    """Every test of T5 skipped (thorough only): word ``skipped`` with the reason, no ``<--``;
+    the controls of the rule: a regime with a skipped and an unfinished test, and one with no
+    outcome at all, stay ``inconclusive`` and flagged."""
+    why = "T5/beta is checked only in the profiles ['thorough']: its protocol is too heavy"
+    node = "verify/claim_tests/test_claims.py::test_claim[{}]"
+    events = [{"kind": "plan", "node_ids": [node.format(r) for r in ("T5", "T6", "T6b", "T7")],
+               "regimes": ["T5", "T6", "T7"],
+               "node_regimes": {node.format("T5"): "T5", node.format("T6"): "T6",
+                                node.format("T6b"): "T6", node.format("T7"): "T7"}},
+              {"kind": "outcome", "node_id": node.format("T5"), "outcome": "skipped",
+               "final_attempt": None, "message": why},
+              {"kind": "outcome", "node_id": node.format("T6"), "outcome": "skipped",
+               "final_attempt": None, "message": why}]
+    from verify.runstate import run_state
+
+    events.append({"kind": "finish", "state": "complete", "reason": "", "exitstatus": 0})
+    state = run_state(events)
+    o = {x.regime: x for x in outcomes([], events, state)}
+    assert o["T5"].word == "skipped" and o["T5"].why == why
+    assert o["T5"].describe() == why
+    assert (o["T6"].word, o["T7"].word) == ("inconclusive", "inconclusive")
+    lines = {line.split()[0]: line for line in summary_lines(list(o.values()), state)}
+    assert not lines["T5"].endswith("<--")
+    assert lines["T6"].endswith("<--") and lines["T7"].endswith("<--")
+    assert summary_json(list(o.values()), state)["totals"]["skipped"] == 1

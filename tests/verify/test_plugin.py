@@ -97,6 +97,7 @@ def test_a_regime_selects_exactly_its_claims_and_records_them(pytester):
     assert {r["role"] for r in ledger.records} == {"claim", "control:rate-x2"}
     (plan,) = [e for e in ledger.events if e["kind"] == "plan"]
     assert plan["regimes"] == ["R3-iid"] and len(plan["node_ids"]) == 1
+    assert plan["node_regimes"] == {plan["node_ids"][0]: "R3-iid"}  # a skipped test's owner
     assert all(r["status"] == "derived" and r["table"]["column"] == "identity"
                for r in ledger.records)
     assert all("samples" not in r["table"] for r in ledger.records)

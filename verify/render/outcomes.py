@@ -186,7 +186,11 @@ class RegimeOutcome:
 
     @property
     def expected_word(self) -> str:
-        """The word of a good outcome: ``confirmed`` for a conjecture, else ``verified``."""
+        """The word of a good outcome: ``confirmed`` for a conjecture, else ``verified``; a
+        regime whose every test was skipped on purpose (a claim checked only in heavier
+        profiles) is ``skipped``, its reason in :attr:`why`, and is not flagged."""
+        if self.word == "skipped":
+            return "skipped"
         return "confirmed" if self.is_conjecture else "verified"
 
     @property
@@ -205,7 +209,8 @@ class RegimeOutcome:
                 other = ", ".join(f"{v} {k}" for k, v in sorted(tally.items()) if k != good)
                 parts.append(f"{label} {tally.get(good, 0)}/{n} {verb}"
                              + (f" ({other})" if other else ""))
-        text = "; ".join(parts) or "no judged examples"
+        text = "; ".join(parts) or (self.why if self.word == "skipped" else
+                                    "no judged examples")
         if self.shrink_steps:
             text += f"; + {self.shrink_steps} shrink step{'s' * (self.shrink_steps != 1)}"
         return text
@@ -243,6 +248,8 @@ def _word(status: str, recs: list[Mapping[str, Any]], nodes: list[NodeFold],
         return "inconclusive", "some verdicts were inconclusive"
     if not complete:
         return "inconclusive", "the run did not finish this regime"
+    if not recs and nodes and all(n.outcome == "skipped" for n in nodes):
+        return "skipped", nodes[0].message or "every test was skipped (no reason given)"
     if not recs:
         return "inconclusive", "nothing was judged (skipped or not run)"
     return ("confirmed" if status == "conjecture" else "verified"), "every example met its " \
@@ -362,7 +369,8 @@ def summary_json(run: Any, state: RunState | None = None,
         "state": state.to_dict() if state is not None else None,
         "complete": bool(state.complete) if state is not None else None,
         "passed": run_passed(regimes, state),
-        "totals": {w: words.get(w, 0) for w in (*THEOREM_WORDS, "confirmed", "refuted")},
+        "totals": {w: words.get(w, 0) for w in (*THEOREM_WORDS, "confirmed", "refuted",
+                                                 "skipped")},
         "examples": sum(o.n_examples for o in regimes),
         "shrink_steps": sum(o.shrink_steps for o in regimes),
         "regimes": rows,
