@@ -29,6 +29,13 @@ through ``delta``), the fBm normals once per map for all Hurst rows; one state
 ``(n_draws, d, n_alphas * n_inputs)`` per row, one (S) or two (O) batched products per layer
 forward and backward. Rows run in ``workers`` processes. float32 by default: a cell whose
 state overflows is reported as exploded (``+inf``).
+
+Why this measurement has its own layer loop instead of the driver and the ``ResNet``
+stepper: a row has one depth (no dyadic coupling across depths to share), its weights are
+shared by all ``n_alphas * n_inputs`` columns of one state, and its backward pass is written
+by hand over a compact store of ``delta sigma'`` (a ``uint8`` mask for ReLU,
+:mod:`numerics.measure.scaled_step`); through the stepper engine and autograd the same row
+moves about twice the memory and keeps every state.
 """
 
 from __future__ import annotations
