@@ -138,7 +138,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     import signal
     import subprocess
 
-    from verify.ledger import ensure_writable, load_ledger
+    from verify.ledger import load_ledger
+    from verify.ledger_writer import ensure_writable
     from verify.render.outcomes import summary_json
 
     _check_regimes(args.regime)

@@ -10,7 +10,8 @@ Layout on disk, for a final ledger ``runs/2025-01-01T12-00-00.json``:
     appended with ``flush`` + ``fsync`` as it arrives. A crash or Ctrl-C leaves every completed
     line readable; at worst the last line is torn, and readers ignore a torn *last* line.
 ``runs/2025-01-01T12-00-00.json``
-    Written by :func:`finalize_ledger` (or :meth:`LedgerWriter.finalize`): all partial files of
+    Written by :func:`verify.ledger_writer.finalize_ledger` (or
+    :meth:`~verify.ledger_writer.LedgerWriter.finalize`): all partial files of
     the ledger are merged (workers in name order, records in arrival order), written to a
     temporary file in the same folder, fsynced and moved into place with ``os.replace`` (atomic
     on POSIX and Windows); the partials are removed only afterwards.
@@ -37,14 +38,12 @@ non-finite floats become ``None`` (strict JSON has no NaN or Infinity).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,25 +52,25 @@ from verify.provenance import collect_versions, git_commit, jsonable, machine_in
 from verify.runstate import EventError, RunState, run_state, validate_event
 
 __all__ = [
+    "PARTIAL_SUFFIX",
     "SCHEMA_VERSION",
     "Ledger",
     "LedgerError",
-    "LedgerWriter",
     "collect_versions",
-    "ensure_writable",
-    "finalize_ledger",
     "git_commit",
     "iter_records",
     "jsonable",
     "load_ledger",
     "machine_info",
     "make_record",
+    "merge_partials",
     "partial_paths",
+    "utc_now",
     "worker_id",
 ]
 
 SCHEMA_VERSION = 2
-_PARTIAL_SUFFIX = ".partial.jsonl"
+PARTIAL_SUFFIX = ".partial.jsonl"
 
 
 class LedgerError(Exception):
@@ -79,56 +78,18 @@ class LedgerError(Exception):
     schema, a corrupt record or event (file, line or index, field), an unwritable folder."""
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def partial_paths(path: str | os.PathLike[str]) -> list[Path]:
     """The partial files (all workers) belonging to the final ledger ``path``, sorted."""
     final = Path(path)
-    pattern = f"{final.stem}.*{_PARTIAL_SUFFIX}"
-    stem_re = re.compile(re.escape(final.stem) + r"\.[A-Za-z0-9_-]+" + re.escape(_PARTIAL_SUFFIX))
+    pattern = f"{final.stem}.*{PARTIAL_SUFFIX}"
+    stem_re = re.compile(re.escape(final.stem) + r"\.[A-Za-z0-9_-]+" + re.escape(PARTIAL_SUFFIX))
     if not final.parent.is_dir():
         return []
     return sorted(p for p in final.parent.glob(pattern) if stem_re.fullmatch(p.name))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); a no-op where folders cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def ensure_writable(path: str | os.PathLike[str]) -> Path:
-    """Make sure the ledger ``path`` (a ``.json`` file) can be written: create its folder and
-    write and remove a probe file there. Returns the folder; raises :class:`LedgerError` with
-    the path and the fix. Call it before any test runs."""
-    final = Path(path)
-    if final.suffix != ".json":
-        raise LedgerError(f"ledger path {final} must end in .json (the final ledger); pass e.g. "
-                          "reports/runs/run.json")
-    if final.is_dir():
-        raise LedgerError(f"ledger path {final} is a folder; pass a file path ending in .json")
-    folder = final.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise LedgerError(
-            f"ledger folder {folder} is not writable ({exc.strerror or exc}); fix: pass a "
-            "writable --ledger path or fix the folder's permissions"
-        ) from None
-    return folder
 
 
 @dataclass(frozen=True)
@@ -177,105 +138,6 @@ class Ledger:
             "events": list(self.events),
             "records": list(self.records),
         }
-
-
-class LedgerWriter:
-    """Append-only writer of this process's partial ledger file.
-
-    >>> w = LedgerWriter("runs/run.json", profile="ci")       # doctest: +SKIP
-    >>> w.event("plan", node_ids=[...], regimes=["R5"])       # doctest: +SKIP
-    >>> w.append(make_record(regime="R5", quantity="strong", ...))  # doctest: +SKIP
-    >>> w.event("finish", state="complete", reason="", exitstatus=0)  # doctest: +SKIP
-    >>> w.finalize()                                           # doctest: +SKIP
-
-    Each :meth:`append` and :meth:`event` writes one JSON line and fsyncs it before returning;
-    both validate first (a wrong record raises :class:`~verify.ledger_schema.RecordError`, a
-    ValueError, and writes nothing). Usable as a context manager, which closes (not finalizes)
-    the partial file on exit.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        profile: str,
-        device: str = "cpu",
-        worker: str | None = None,
-        commit: str | None = None,
-    ) -> None:
-        self.path = Path(path)
-        if self.path.suffix != ".json":
-            raise ValueError(f"path={os.fspath(path)!r} must end in .json (the final ledger)")
-        wid = worker if worker is not None else worker_id()
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", wid):
-            raise ValueError(f"worker={wid!r} must match [A-Za-z0-9_-]+ (e.g. 'gw0')")
-        self.worker = wid
-        self.partial_path = self.path.with_name(f"{self.path.stem}.{wid}{_PARTIAL_SUFFIX}")
-        ensure_writable(self.path)
-        self.header = {
-            "type": "header",
-            "schema_version": SCHEMA_VERSION,
-            "created": _utc_now(),
-            # the code's commit (the package's checkout), wherever the ledger is written
-            "commit": commit if commit is not None else git_commit(Path(__file__).parent),
-            "versions": collect_versions(),
-            "machine": machine_info(device),
-            "profile": profile,
-            "worker": wid,
-        }
-        self.n_records = 0
-        self.n_events = 0
-        self._fh = open(self.partial_path, "a", encoding="utf-8")
-        if self._fh.tell() == 0:
-            self._write_line(self.header)
-        _fsync_dir(self.path.parent)
-
-    def _write_line(self, obj: Mapping[str, Any]) -> None:
-        line = json.dumps(obj, allow_nan=False, separators=(",", ":"))
-        self._fh.write(line + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
-    def _check_open(self) -> None:
-        if self._fh.closed:
-            raise LedgerError(f"ledger writer for {self.partial_path} is closed; open a new one")
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        """Validate and write one record durably (one JSON line, flush, fsync)."""
-        self._check_open()
-        if not isinstance(record, Mapping):
-            raise TypeError(f"record={record!r} must be a mapping (use make_record)")
-        data = jsonable(record)
-        data.setdefault("worker", self.worker)
-        validate_record(data)
-        self._write_line({"type": "record", "record": data})
-        self.n_records += 1
-
-    def event(self, kind: str, **fields: Any) -> None:
-        """Validate and write one event durably: ``plan`` (node_ids, regimes), ``outcome``
-        (node_id, outcome, final_attempt, message) or ``finish`` (state, reason, exitstatus);
-        see :mod:`verify.runstate`."""
-        self._check_open()
-        data = jsonable({"kind": kind, **fields})
-        validate_event(data, f"event {kind!r}")
-        self._write_line({"type": "event", "event": data})
-        self.n_events += 1
-
-    def close(self) -> None:
-        """Close the partial file (its lines stay readable by :func:`load_ledger`)."""
-        if not self._fh.closed:
-            self._fh.close()
-
-    def finalize(self) -> Path:
-        """Close and merge *all* workers' partial files into the final JSON (see module doc)."""
-        self.close()
-        return finalize_ledger(self.path)
-
-    def __enter__(self) -> LedgerWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _check_schema(doc: Mapping[str, Any], path: Path) -> None:
@@ -349,7 +211,9 @@ def _read_partial(
     return header, records, events
 
 
-def _merge_partials(paths: list[Path], sources_for: Path) -> Ledger:
+def merge_partials(paths: list[Path], sources_for: Path) -> Ledger:
+    """The ledger of these partial files (workers in name order, records in arrival order);
+    ``sources_for`` names the ledger in errors."""
     if not paths:
         raise LedgerError(f"no ledger at {sources_for} and no partial files beside it")
     headers, records, events, used = [], [], [], []
@@ -437,59 +301,13 @@ def load_ledger(path: str | os.PathLike[str]) -> Ledger:
     other than :data:`SCHEMA_VERSION`.
     """
     p = Path(path)
-    if p.name.endswith(_PARTIAL_SUFFIX):
+    if p.name.endswith(PARTIAL_SUFFIX):
         if not p.is_file():
             raise LedgerError(f"no partial ledger at {p}")
-        return _merge_partials([p], p)
+        return merge_partials([p], p)
     if not p.exists():
-        return _merge_partials(partial_paths(p), p)
+        return merge_partials(partial_paths(p), p)
     return _load_final(p)
-
-
-def _atomic_write_json(path: Path, doc: Mapping[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, allow_nan=False, separators=(",", ":"))
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False,
-                    select: Callable[[Ledger], list[dict[str, Any]]] | None = None) -> Path:
-    """Merge every partial file of ``path`` into the final JSON ledger, then remove them.
-
-    Events are kept and the state is computed from them, so a run without a finish event
-    (killed) or with an ``interrupted``/``crashed`` one stays incomplete. ``recovered=True``
-    marks a ledger merged after the fact (``resnet-limits runs recover``). ``select`` picks
-    the records the final file keeps from the merged ledger (default: all); a sweep drops the
-    records of attempts that never got their outcome event (:mod:`verify.sweep_ledger`).
-
-    Write order: temporary file, fsync, ``os.replace``, fsync of the folder, and only then the
-    partials are deleted, so a crash at any point leaves either the partials or the final file
-    (or both). Call it once, after every writer has closed (the xdist controller does it).
-    """
-    final = Path(path)
-    paths = partial_paths(final)
-    ledger = _merge_partials(paths, final)
-    if select is not None:
-        kept = list(select(ledger))
-        ledger = replace(ledger, records=tuple(kept), state=run_state(ledger.events, kept))
-    doc = ledger.to_dict()
-    doc["finalized"] = _utc_now()
-    doc["recovered"] = bool(recovered)
-    _atomic_write_json(final, doc)
-    for p in paths:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-    return final
 
 
 def iter_records(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:

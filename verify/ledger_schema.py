@@ -188,7 +188,7 @@ def make_record(
 ) -> dict[str, Any]:
     """Build one schema-2 record (JSON-safe); ``claim`` defaults to ``"<regime>/<quantity>"``
     and ``expected`` follows from ``role``; ``worker`` is filled in by
-    :meth:`~verify.ledger.LedgerWriter.append` when not given. Objects with ``to_dict()``
+    :meth:`~verify.ledger_writer.LedgerWriter.append` when not given. Objects with ``to_dict()``
     (RateFit, Verdict) are converted. The result is validated (:class:`RecordError` if a field
     is wrong)."""
     from verify.provenance import jsonable

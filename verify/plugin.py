@@ -185,7 +185,7 @@ def _case(item: pytest.Item):
 
 
 def _writer(config: pytest.Config):
-    from verify.ledger import LedgerWriter
+    from verify.ledger_writer import LedgerWriter
 
     writer = config.stash[_WRITER]
     if writer is None:
@@ -209,7 +209,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def _plan(config: pytest.Config, node_ids: list[str]) -> None:
-    from verify.ledger import ensure_writable
+    from verify.ledger_writer import ensure_writable
 
     ensure_writable(config.stash[_LEDGER])
     owner = {nid: nid.rsplit("[", 1)[-1].split("/", 1)[0] for nid in node_ids}
@@ -347,7 +347,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
               "crashed": "pytest internal error"}.get(state, "")
     writer.event("finish", state=state, reason=reason, exitstatus=int(exitstatus))
     writer.close()
-    from verify.ledger import finalize_ledger
+    from verify.ledger_writer import finalize_ledger
 
     finalize_ledger(config.stash[_LEDGER])
 

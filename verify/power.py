@@ -231,7 +231,7 @@ def run_cli(args: argparse.Namespace, runs_dir: Path) -> int:
     import datetime as _dt
 
     from verify.executors import ExecutorSpec
-    from verify.ledger import ensure_writable
+    from verify.ledger_writer import ensure_writable
     from verify.progress import Progress
     from verify.sweep import SweepError, sweep
     from verify.sweep_ledger import LedgerStore

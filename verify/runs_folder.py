@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from verify.ledger import LedgerError, finalize_ledger, load_ledger, partial_paths
+from verify.ledger import LedgerError, load_ledger, partial_paths
+from verify.ledger_writer import finalize_ledger
 
 __all__ = ["RunInfo", "list_runs", "prune_runs", "recover_run"]
 

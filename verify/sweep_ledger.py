@@ -12,7 +12,7 @@ Every session appends to its own partial file ``<stem>.sweep-NNNNNN.partial.json
 session's torn last line is never appended to); the events of a session are a ``plan`` (every
 task id of this sweep), one outcome per task and a ``finish`` (``complete``, or
 ``interrupted`` / ``crashed`` with the reason), after which the ledger is finalized into
-``<stem>.json`` (:func:`verify.ledger.finalize_ledger`), as ``resnet-limits verify`` does.
+``<stem>.json`` (:func:`verify.ledger_writer.finalize_ledger`), as ``resnet-limits verify`` does.
 Resuming from a final ledger first turns it back into one partial file: written atomically,
 then the older partials (already inside the final file) and only then the final file are
 removed, so a crash at any step leaves exactly one readable copy of every finished task.
@@ -29,15 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from verify.ledger import (
-    Ledger,
-    LedgerError,
-    LedgerWriter,
-    ensure_writable,
-    finalize_ledger,
-    load_ledger,
-    partial_paths,
-)
+from verify.ledger import Ledger, LedgerError, load_ledger, partial_paths
+from verify.ledger_writer import LedgerWriter, ensure_writable, finalize_ledger
 from verify.record import Record
 from verify.sweep import Task
 

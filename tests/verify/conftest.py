@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from verify.ledger import LedgerWriter
 from verify.ledger_schema import make_record
+from verify.ledger_writer import LedgerWriter
 from verify.rates import fit_rate
 from verify.verdict import judge, judge_law
 

@@ -16,9 +16,6 @@ import pytest
 from verify.ledger import (
     SCHEMA_VERSION,
     LedgerError,
-    LedgerWriter,
-    ensure_writable,
-    finalize_ledger,
     git_commit,
     iter_records,
     jsonable,
@@ -27,6 +24,7 @@ from verify.ledger import (
     worker_id,
 )
 from verify.ledger_schema import RecordError, make_record
+from verify.ledger_writer import LedgerWriter, ensure_writable, finalize_ledger
 from verify.rates import RateFit
 
 
@@ -121,7 +119,7 @@ def test_killed_process_leaves_a_readable_partial(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from verify.ledger import LedgerWriter
+        from verify.ledger_writer import LedgerWriter
         from verify.ledger_schema import make_record
         w = LedgerWriter({str(path)!r}, profile="ci", commit="x")
         w.event("plan", node_ids=["n"], regimes=["R1"])

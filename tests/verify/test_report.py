@@ -21,7 +21,8 @@ import pytest
 
 from verify.cli import main
 from verify.compare import compare_ledgers, format_comparison
-from verify.ledger import LedgerError, LedgerWriter, load_ledger
+from verify.ledger import LedgerError, load_ledger
+from verify.ledger_writer import LedgerWriter
 from verify.report import (
     ReportError,
     build_report,
