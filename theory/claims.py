@@ -37,9 +37,13 @@ from theory.horizon import HORIZON_QUANTITIES
 from theory.training import TRAINED_QUANTITIES
 
 __all__ = ["AXES", "Bound", "Claim", "ExpDecay", "Exact", "Growth", "Monotone", "Prediction",
-           "Quantity", "Rate", "SameLaw"]
+           "Quantity", "Rate", "RegimeError", "SameLaw"]
 
 AXES = ("depth", "horizon")
+
+
+class RegimeError(ValueError):
+    """A regime, claim or instance that is malformed: the message names field, value and fix."""
 
 
 class Quantity(StrEnum):
