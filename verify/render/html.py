@@ -9,7 +9,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from verify.render.model import Example, RegimeSection, Report, fmt, headings
+from verify.render.derivations import headings
+from verify.render.model import Example, RegimeSection, Report, fmt
 from verify.render.names import LEGEND
 from verify.render.rows import (
     VERDICT_HEAD,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from verify.render.model import RegimeSection, Report, fmt, headings
+from verify.render.derivations import headings
+from verify.render.model import RegimeSection, Report, fmt
 from verify.render.names import LEGEND
 from verify.render.rows import (
     VERDICT_HEAD,
