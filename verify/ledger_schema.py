@@ -86,6 +86,8 @@ def _per_step(value: Mapping, name: str, rows: str, n_depths: int) -> None:
     if len(series) != len(value["step"]):
         raise RecordError(f"{name}.{rows}", f"has {len(series)} rows for "
                           f"{len(value['step'])} steps")
+    if "of" in value:
+        _get(value, "of", str, f"{name}.")
     for i, row in enumerate(series):
         _numbers(row, f"{name}.{rows}[{i}]")
         if len(row) != n_depths:

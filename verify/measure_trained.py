@@ -98,8 +98,8 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
     ``meta`` keeps what the report shows beside the fit: the training curve per depth
     (:func:`training_curve`), and the mean of every quantity per depth at
     :data:`CHECKPOINTS` log-spaced checkpoints and at the end (``history``), from which the
-    fitted exponent against training step is drawn (the first data set's, under
-    ``outer_data``)."""
+    fitted exponent against training step is drawn (under ``outer_data``: the mean over data
+    sets of each set's means, the judged statistic's own pooling)."""
     if not budget.outer_data:
         return _train_table(training, sigma, budget, seed, training_seeds(seed, budget.n_seeds))
     parts = [_train_table(training, sigma, budget, data, training_seeds(seed, budget.n_seeds,
@@ -113,12 +113,27 @@ def trained_table(training: Training, sigma: str, budget: TrainingBudget, seed: 
     meta["first_loss"] = [min(v) for v in zip(*(p.meta["first_loss"] for p in parts),
                                               strict=True)]
     meta["task"] = f"{meta['task']} (data seeds {list(budget.data_seeds)})"
+    meta["history"] = _pooled_history([p.meta["history"] for p in parts], budget.data_seeds)
     meta.pop("not_judged", None)
     unjudged = [str(p.meta["not_judged"]) for p in parts if p.meta.get("not_judged")]
     if unjudged:
         meta["not_judged"] = f"{len(unjudged)} of {len(parts)} data sets: {unjudged[0]}"
     groups = np.repeat(np.arange(len(parts)), budget.n_seeds)
     return Table(parts[0].at, columns, overflow, len(groups), "cpu", meta=meta, groups=groups)
+
+
+def _pooled_history(histories: list[dict], data_seeds: tuple[int, ...]) -> dict:
+    """One history for several data sets: at each checkpoint, the mean over the sets of
+    their per-depth means (every set has the same number of training seeds, so this is the
+    mean over all samples, as the judged table pools them). When the sets' checkpoints differ
+    (an early stop), the first set's history is kept and ``of`` says so."""
+    steps = histories[0]["step"]
+    if any(h["step"] != steps for h in histories[1:]):
+        return {**histories[0], "of": f"data seed {data_seeds[0]} (checkpoints differ)"}
+    columns = {q: np.mean([np.asarray(h["columns"][q], dtype=float) for h in histories],
+                          axis=0).tolist() for q in histories[0]["columns"]}
+    return {"step": list(steps), "columns": columns,
+            "of": f"mean over data seeds {list(data_seeds)}"}
 
 
 def _train_table(training: Training, sigma: str, budget: TrainingBudget, data_seed: int,

@@ -67,6 +67,8 @@ class Table:
         if history and column in history["columns"]:  # trained: this column per checkpoint
             out["history"] = {"step": list(history["step"]),
                               "mean": history["columns"][column]}
+            if "of" in history:  # several data sets: how they were pooled
+                out["history"]["of"] = str(history["of"])
         for key in _HORIZON_META:  # large-time: the solver's convergence per problem, screen
             if key in self.meta:
                 out[key] = self.meta[key]

@@ -201,6 +201,13 @@ def test_outer_data_level_trains_every_data_set_and_groups_the_samples():
     assert table.n_samples == 6 and list(table.groups) == [0, 0, 0, 1, 1, 1]
     assert np.asarray(table.columns["weight-max"]).shape == (len(SMALL.depths), 6)
     assert "data seeds [0, 1]" in table.meta["task"]
+    # the history pools the data sets as the judged table does (not the first set alone)
+    hist = table.meta["history"]
+    assert hist["of"] == "mean over data seeds [0, 1]"
+    end = np.asarray(hist["columns"]["weight-max"][-1])
+    np.testing.assert_allclose(end, np.nanmean(table.columns["weight-max"], axis=1), rtol=1e-12)
+    first = trained_table(Training(), "tanh", dataclasses.replace(nested, outer_data=False), 0)
+    assert not np.allclose(end, first.meta["history"]["columns"]["weight-max"][-1])
     assert table.summary("weight-max")["groups"] == 2
     budget = dataclasses.replace(BUDGET, training=nested)
     t1 = get("T1")

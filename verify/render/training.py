@@ -111,7 +111,7 @@ def _exponent_panel(ax, ex: Example) -> None:
         ax.errorbar([steps[-1]], [(lo + hi) / 2], yerr=[[(hi - lo) / 2]], fmt="s", ms=3,
                     color="#1f4e99", capsize=2, label="final fit, 95% interval")
     ax.set_xscale("log")
-    ax.legend(fontsize=5, frameon=False)
+    ax.legend(fontsize=5, frameon=False, title=history.get("of"), title_fontsize=5)
     ax.set_xlabel(f"{ex.describe()}\ntraining step", fontsize=6, labelpad=2)
 
 
