@@ -153,6 +153,7 @@ def test_a_regime_skipped_by_its_profile_says_so_and_is_not_flagged(synth) -> No
     assert o["T5"].describe() == why
     assert (o["T6"].word, o["T7"].word) == ("inconclusive", "inconclusive")
     lines = {line.split()[0]: line for line in summary_lines(list(o.values()), state)}
-    assert not lines["T5"].endswith("<--")
+    assert not lines["T5"].endswith("<--") and not o["T5"].flagged
+    assert o["T5"].expected_word == "verified" and o["T6"].flagged
     assert lines["T6"].endswith("<--") and lines["T7"].endswith("<--")
     assert summary_json(list(o.values()), state)["totals"]["skipped"] == 1

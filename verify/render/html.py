@@ -132,7 +132,7 @@ def _counterexamples(section: RegimeSection) -> str:
 
 def _section(section: RegimeSection, figure_src: Mapping[str, str]) -> str:
     info, o = section.info, section.outcome
-    cls = "ok" if o.word == o.expected_word else "bad"
+    cls = "bad" if o.flagged else "ok"
     out = [f'<h2 id="{anchor(o.regime)}">{_e(o.regime)}: <span class="{cls}">{_e(o.word)}'
            "</span></h2>", _counterexamples(section)]
     facts = [("status", o.status or "-"), ("outcome", f"{o.word}: {o.why}"),

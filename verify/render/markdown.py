@@ -54,7 +54,7 @@ def _dl(items: Iterable[tuple[str, str]]) -> str:
 
 def _section(s: RegimeSection, figures_dir: str) -> list[str]:
     info, o = s.info, s.outcome
-    mark = "" if o.word == o.expected_word else " (!)"
+    mark = " (!)" if o.flagged else ""
     out = ["", f"## {o.regime}: {o.word}{mark}", ""]
     if o.word in ("failed", "refuted") and s.counterexamples:
         out += [f"**Minimal counterexample ({o.word})**", ""]

@@ -186,12 +186,15 @@ class RegimeOutcome:
 
     @property
     def expected_word(self) -> str:
-        """The word of a good outcome: ``confirmed`` for a conjecture, else ``verified``; a
-        regime whose every test was skipped on purpose (a claim checked only in heavier
-        profiles) is ``skipped``, its reason in :attr:`why`, and is not flagged."""
-        if self.word == "skipped":
-            return "skipped"
+        """The word of a good outcome: ``confirmed`` for a conjecture, else ``verified``."""
         return "confirmed" if self.is_conjecture else "verified"
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the summaries mark this regime: its word is not the expected one, unless
+        every test was skipped on purpose (``skipped``: a claim checked only in heavier
+        profiles, its reason in :attr:`why`)."""
+        return self.word not in (self.expected_word, "skipped")
 
     @property
     def n_examples(self) -> int:
@@ -338,7 +341,7 @@ def summary_lines(run: Any, state: RunState | None = None,
     lines = [state.headline()] if state is not None and not state.complete else []
     width = max([len(o.regime) for o in regimes] + [6])
     for o in regimes:
-        mark = "" if o.word == o.expected_word else "  <--"
+        mark = "  <--" if o.flagged else ""
         lines.append(f"{o.regime:<{width}}  {o.word:<12}  {o.describe()}{mark}")
         for i in o.counterexamples[:1] if records else ():
             rec = records[i]

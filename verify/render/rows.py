@@ -85,7 +85,7 @@ def summary_rows(report: Report) -> list[list[Any]]:
     rows = []
     for o in report.outcomes:
         row: list[Any] = [o.regime, o.status or "-",
-                          (o.word, "ok" if o.word == o.expected_word else "bad"), o.describe(),
+                          (o.word, "bad" if o.flagged else "ok"), o.describe(),
                           (str(o.n_examples), "num"), (str(o.shrink_steps), "num")]
         if report.comparison is not None:
             c = changes.get(o.regime)
