@@ -30,7 +30,7 @@ from verify.ledger_schema import validate_record
 from verify.provenance import collect_versions, git_commit, jsonable, machine_info, worker_id
 from verify.runstate import run_state, validate_event
 
-__all__ = ["LedgerWriter", "ensure_writable", "finalize_ledger"]
+__all__ = ["LedgerWriter", "atomic_write_text", "ensure_writable", "finalize_ledger", "json_line"]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -123,8 +123,7 @@ class LedgerWriter:
         _fsync_dir(self.path.parent)
 
     def _write_line(self, obj: Mapping[str, Any]) -> None:
-        line = json.dumps(obj, allow_nan=False, separators=(",", ":"))
-        self._fh.write(line + "\n")
+        self._fh.write(json_line(obj))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
@@ -170,12 +169,14 @@ class LedgerWriter:
         self.close()
 
 
-def _atomic_write_json(path: Path, doc: Mapping[str, Any]) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` atomically and durably: a temporary file in the same
+    folder, fsync, ``os.replace``, fsync of the folder; the temporary file is removed on any
+    failure, so ``path`` holds either its old content or ``text``."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, allow_nan=False, separators=(",", ":"))
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -184,6 +185,11 @@ def _atomic_write_json(path: Path, doc: Mapping[str, Any]) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def json_line(obj: Mapping[str, Any]) -> str:
+    """One strict-JSON line (no NaN), as the ledger files write them."""
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False,
@@ -209,7 +215,7 @@ def finalize_ledger(path: str | os.PathLike[str], *, recovered: bool = False,
     doc = ledger.to_dict()
     doc["finalized"] = utc_now()
     doc["recovered"] = bool(recovered)
-    _atomic_write_json(final, doc)
+    atomic_write_text(final, json_line(doc))
     for p in paths:
         with contextlib.suppress(FileNotFoundError):
             p.unlink()

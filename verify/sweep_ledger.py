@@ -20,17 +20,20 @@ removed, so a crash at any step leaves exactly one readable copy of every finish
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from verify.ledger import Ledger, LedgerError, load_ledger, partial_paths
-from verify.ledger_writer import LedgerWriter, ensure_writable, finalize_ledger
+from verify.ledger_writer import (
+    LedgerWriter,
+    atomic_write_text,
+    ensure_writable,
+    finalize_ledger,
+    json_line,
+)
 from verify.record import Record
 from verify.sweep import Task
 
@@ -68,21 +71,6 @@ def _session(path: Path) -> int:
     worker = path.name[: -len(".partial.jsonl")].rsplit(".", 1)[-1]
     match = _SESSION.fullmatch(worker)
     return int(match.group(1)) if match else 0
-
-
-def _write_partial_atomically(path: Path, lines: Sequence[Mapping[str, Any]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(json.dumps(line, allow_nan=False, separators=(",", ":")) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class LedgerStore:
@@ -159,7 +147,7 @@ class LedgerStore:
                   "profile": ledger.profile, "worker": f"sweep-{session:06d}"}
         lines = [header, *({"type": "record", "record": r} for r in kept),
                  *({"type": "event", "event": e} for e in ledger.events)]
-        _write_partial_atomically(target, lines)
+        atomic_write_text(target, "".join(json_line(line) for line in lines))
         for old in partial_paths(self.path):
             if old != target:
                 old.unlink(missing_ok=True)
