@@ -15,6 +15,7 @@ work buffer, and says in which dtype ``s_k`` is kept:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,7 +39,6 @@ class ScaledDerivative:
     forward: Callable[[Tensor, Tensor, Tensor], None]
     backward: Callable[[Tensor, Tensor, Tensor], None]
     store_dtype: torch.dtype | None = None
-    name: str = ""
 
 
 def _mul_stored(y: Tensor, delta: Tensor, s: Tensor) -> None:
@@ -69,6 +69,7 @@ def _autograd(sigma: Callable[[Tensor], Tensor]) -> Callable[[Tensor, Tensor, Te
     return forward
 
 
+@functools.cache
 def _relu_mask_kernels():
     def forward(z, delta, mask):  # z: (rows, cols) float, delta: (cols,), mask: uint8
         rows, cols = z.shape
@@ -94,13 +95,8 @@ def _relu_mask_kernels():
     return jit(forward), jit(backward)
 
 
-_KERNELS: list = []
-
-
 def _relu_mask() -> ScaledDerivative:
-    if not _KERNELS:
-        _KERNELS.extend(_relu_mask_kernels())
-    fwd, bwd = _KERNELS
+    fwd, bwd = _relu_mask_kernels()  # compiled once per process (and cached on disk)
 
     def flat(x: Tensor):
         return x.numpy().reshape(-1, x.shape[-1])
@@ -111,7 +107,7 @@ def _relu_mask() -> ScaledDerivative:
     def backward(y: Tensor, delta: Tensor, s: Tensor) -> None:
         bwd(flat(y), delta.numpy(), flat(s))
 
-    return ScaledDerivative(forward, backward, torch.uint8, "relu (numba, uint8 mask)")
+    return ScaledDerivative(forward, backward, torch.uint8)
 
 
 def derivative(sigma: Callable[[Tensor], Tensor], *, kernel: bool = True) -> ScaledDerivative:
@@ -120,7 +116,7 @@ def derivative(sigma: Callable[[Tensor], Tensor], *, kernel: bool = True) -> Sca
     if sigma is torch.relu:
         if kernel and _numba is not None:
             return _relu_mask()
-        return ScaledDerivative(_relu_forward, _mul_stored, None, "relu (torch)")
+        return ScaledDerivative(_relu_forward, _mul_stored)
     if sigma is torch.tanh:
-        return ScaledDerivative(_tanh_forward, _mul_stored, None, "tanh (torch)")
-    return ScaledDerivative(_autograd(sigma), _mul_stored, None, "autograd")
+        return ScaledDerivative(_tanh_forward, _mul_stored)
+    return ScaledDerivative(_autograd(sigma), _mul_stored)
