@@ -194,26 +194,32 @@ class Regime:
         regime)."""
         return self.training if self.training is not None else self.horizon
 
+    def _check_protocol(self, where: str, field_name: str, cls: type, kind: str,
+                        why: str) -> None:
+        """What every protocol regime (no derived limit) shares: the protocol's type, its
+        claimed kind, and no scaling (``why``: what its claims are about instead)."""
+        value = getattr(self, field_name)
+        if not isinstance(value, cls):
+            raise RegimeError(f"{where}: {field_name}={value!r} must be {cls.__name__}(...)")
+        if self.claimed_kind != kind:
+            raise RegimeError(f"{where}: a regime with {field_name}=... claims "
+                              f"claimed_kind={kind!r}, not {self.claimed_kind!r}")
+        if self.scaling is not None or self.limit_scaling is not None:
+            raise RegimeError(f"{where}: a regime with {field_name}=... gives scaling=None "
+                              f"({why})")
+
     def _check_large_time(self, where: str) -> None:
-        if not isinstance(self.horizon, LargeTime):
-            raise RegimeError(f"{where}: horizon={self.horizon!r} must be LargeTime(...)")
-        if self.claimed_kind != LARGE_TIME_KIND:
-            raise RegimeError(f"{where}: a regime with horizon=... claims "
-                              f"claimed_kind={LARGE_TIME_KIND!r}, not {self.claimed_kind!r}")
-        if self.scaling is not None or self.limit_scaling is not None or self.parameters:
-            raise RegimeError(f"{where}: a regime with horizon=... gives scaling=None and no "
-                              "parameters (its claims are over the horizon T, not the depth)")
+        self._check_protocol(where, "horizon", LargeTime, LARGE_TIME_KIND,
+                             "its claims are over the horizon T, not the depth")
+        if self.parameters:
+            raise RegimeError(f"{where}: a regime with horizon=... has no parameters (its "
+                              "claims are over the horizon T, not the depth); got "
+                              f"{sorted(self.parameters)}")
         object.__setattr__(self, "widths", (self.horizon.width, self.horizon.width))
 
     def _check_trained(self, where: str) -> None:
-        if not isinstance(self.training, Training):
-            raise RegimeError(f"{where}: training={self.training!r} must be Training(...)")
-        if self.claimed_kind != TRAINED_KIND:
-            raise RegimeError(f"{where}: a regime with training=... claims "
-                              f"claimed_kind={TRAINED_KIND!r}, not {self.claimed_kind!r}")
-        if self.scaling is not None or self.limit_scaling is not None:
-            raise RegimeError(f"{where}: a regime with training=... gives scaling=None (the "
-                              "trained weights' scaling is measured, not assumed)")
+        self._check_protocol(where, "training", Training, TRAINED_KIND,
+                             "the trained weights' scaling is measured, not assumed")
         if self.block is not Block.I:
             raise RegimeError(f"{where}: trained ladders are block I (delta_k sigma(A_k h_k + "
                               f"b_k)); got block={self.block.value!r}")

@@ -14,8 +14,9 @@ import pytest
 from numerics.large_time.dynamics import DYNAMICS
 from theory.claims import Bound, Claim, Exact, ExpDecay, Monotone, Rate
 from theory.horizon import DYNAMICS_NAMES, LargeTime
-from theory.regime import Regime, RegimeError
+from theory.regime import Domain, Regime, RegimeError
 from theory.regimes import get
+from theory.scaling import Scaling
 from verify.check import check, judge_prediction
 from verify.controls import controls_for
 from verify.measure import Table, horizon_table
@@ -56,6 +57,9 @@ def test_regime_files_declare_horizon_claims_and_derive_no_limit():
     (dict(claims=(Claim(quantity="strong"),)), "not a large-time quantity"),
     (dict(claimed_kind="trained"), "claimed_kind='large-time'"),
     (dict(horizon=None, claimed_kind="neural-ode"), "must be Scaling"),
+    (dict(horizon="T"), "horizon='T' must be LargeTime(...)"),
+    (dict(limit_scaling=Scaling(alpha=1)), "gives scaling=None (its claims are over the horizon"),
+    (dict(parameters={"beta": Domain(valid=(0, 1), typical=(0, 1))}), "has no parameters"),
 ])
 def test_a_malformed_large_time_regime_is_refused_with_the_fix(changes, words):
     base = dict(name="LTX", claim="test", source="test", status="derived", block="I",
