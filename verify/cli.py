@@ -32,6 +32,7 @@ from theory.activations import ActivationError, activation
 from theory.limits import derive_limit
 from theory.parse import DERIVATION_SECONDS, parse_expression, parse_number, shorten, time_limit
 from theory.scaling import Block, Rough, Scaling, Smooth, WeightLaw, d
+from verify.cli_ledgers import check_regimes
 from verify.ledger import LedgerError
 
 MAX_CLI_EXPONENT = 10**6
@@ -119,12 +120,6 @@ def _runs_dir() -> Path:
     return base / "reports" / "runs"
 
 
-def _check_regimes(names: list[str]) -> None:
-    from verify.cli_ledgers import check_regimes
-
-    check_regimes(names)
-
-
 LEDGER_ENV = "RESNET_LIMITS_LEDGER"
 """``verify.plugin.LEDGER_ENV``, repeated: the CLI never imports the plugin (pytest runs in a
 child process, which imports it fresh so that its asserts can be rewritten); a test checks
@@ -142,7 +137,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from verify.ledger_writer import ensure_writable
     from verify.render.outcomes import summary_json
 
-    _check_regimes(args.regime)
+    check_regimes(args.regime)
     profile = args.profile
     if args.ledger:
         ledger = Path(args.ledger).resolve()
