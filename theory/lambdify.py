@@ -47,7 +47,7 @@ def _fold_constants(expr: sp.Expr) -> sp.Expr:
 
 @lru_cache(maxsize=1024)
 def _compile(expr: sp.Expr, args: tuple[sp.Symbol, ...]) -> Callable:
-    folded = _fold_constants(sp.sympify(expr))
+    folded = _fold_constants(sp.sympify(expr, strict=True))  # built by the suite, not text
     fn = sp.lambdify(args, folded, modules="torch", printer=_printer_class()())
     if folded.free_symbols:
         return fn

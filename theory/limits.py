@@ -52,7 +52,7 @@ def tidy(expr: sp.Expr | None) -> sp.Expr | None:
     """
     if expr is None:
         return None
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)  # an expression the suite built, never text
     replacements = {}
     for f in expr.atoms(sp.Function):
         if f.free_symbols or f.atoms(sp.core.function.AppliedUndef):
